@@ -1,0 +1,151 @@
+"""The `pubapi` command: serve, migrate, seed, and regenerate the seed data from the page."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from app.core.config import get_settings
+from app.core.db import make_engine
+from app.core.migrations import upgrade
+from app.models import Publication
+from app.seed import loader
+from app.seed.page import PAGE_FILE, PageFormatError, write_seed
+from app.seed.records import json_schema
+
+SCHEMA_FILE = "seed-format.schema.json"
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    upgrade(settings.database_url)
+    print(f"database at the newest migration: {_safe_url(settings.database_url)}")
+    return 0
+
+
+def _report(report: loader.LoadReport) -> str:
+    return (
+        f"{report.records} records from {len(report.files)} file(s): {report.inserted} new, "
+        f"{report.updated} updated, {report.unchanged} unchanged; data version "
+        f"{report.data_version}"
+    )
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        report = loader.load(engine, args.paths or [settings.seed_path], progress=args.progress)
+    except loader.SeedError as exc:
+        print(f"pubapi seed: nothing loaded: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(_report(report))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            empty = conn.execute(select(func.count()).select_from(Publication)).scalar_one() == 0
+        if empty:
+            print(f"empty database: loading {settings.seed_path}", file=sys.stderr)
+            print(_report(loader.load(engine, [settings.seed_path])), file=sys.stderr)
+    except loader.SeedError as exc:
+        print(f"pubapi serve: could not load the seed data: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_parse_page(args: argparse.Namespace) -> int:
+    try:
+        written = write_seed(args.page, args.out)
+    except PageFormatError as exc:
+        print(f"pubapi parse-page: {args.page}: {exc}", file=sys.stderr)
+        return 2
+    schema = args.out / SCHEMA_FILE
+    schema.write_text(_schema_text(), encoding="utf-8")
+    for path in [*written, schema]:
+        print(f"wrote {path}")
+    return 0
+
+
+def _schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="pubapi", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="migrate, load the seed data into an empty database, and serve"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the schema to the newest migration")
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = commands.add_parser(
+        "seed", help="load publications from JSON or JSON Lines files, all or nothing"
+    )
+    seed.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help=f"files or directories (default: {settings.seed_path})",
+    )
+    seed.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: for files over 1 MiB on a terminal)",
+    )
+    seed.set_defaults(func=cmd_seed)
+
+    parse_page = commands.add_parser(
+        "parse-page", help="turn the captured publications page into seed_data/ files"
+    )
+    parse_page.add_argument("page", type=Path, nargs="?", default=settings.seed_path / PAGE_FILE)
+    parse_page.add_argument("--out", type=Path, default=settings.seed_path)
+    parse_page.set_defaults(func=cmd_parse_page)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""One error shape for every failure: RFC 9457 problem documents."""
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.models.common import Problem, ValidationIssue
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("pubapi")
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+class ApiProblem(Exception):
+    """Raise anywhere to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: Sequence[ValidationIssue] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors) if errors is not None else None
+        self.headers = headers
+
+
+def invalid(loc: Sequence[str | int], msg: str) -> ApiProblem:
+    """A 422 for one bad parameter or field, shaped like FastAPI's own validation errors."""
+    issue = ValidationIssue(loc=list(loc), msg=msg)
+    return ApiProblem(422, _describe([issue]), errors=[issue])
+
+
+def not_found(what: str, ident: object) -> ApiProblem:
+    return ApiProblem(404, f"No {what} with id {ident}.")
+
+
+# RFC 9110's names, where Python's HTTPStatus still has the older ones.
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def status_title(status: int) -> str:
+    return _TITLES.get(status) or HTTPStatus(status).phrase
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    errors: Sequence[ValidationIssue] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemResponse:
+    problem = Problem(
+        title=status_title(status),
+        status=status,
+        detail=detail,
+        errors=list(errors) if errors is not None else None,
+    )
+    return ProblemResponse(problem.body(), status_code=status, headers=headers)
+
+
+def _describe(issues: Sequence[ValidationIssue]) -> str:
+    parts = []
+    for issue in issues:
+        name = ".".join(str(part) for part in issue.loc[1:]) or str(issue.loc[0])
+        parts.append(f"{name}: {issue.msg}")
+    return "; ".join(parts)
+
+
+def _clean_msg(error: dict[str, Any]) -> str:
+    msg = str(error.get("msg", "Invalid value"))
+    # pydantic prefixes messages raised from validators with "Value error, ".
+    return msg.removeprefix("Value error, ")
+
+
+async def _on_api_problem(_request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, ApiProblem)
+    return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    issues = [
+        ValidationIssue(
+            loc=[str(p) if not isinstance(p, int) else p for p in e["loc"]], msg=_clean_msg(e)
+        )
+        for e in exc.errors()
+    ]
+    return problem_response(422, _describe(issues), issues)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = {name.title(): value for name, value in (exc.headers or {}).items()}
+    detail = str(exc.detail)
+    if exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
+        detail = f"No resource at {request.url.path}."
+    elif exc.status_code == 405:
+        # HEAD is served wherever GET is (see HeadAsGetMiddleware).
+        allowed = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+        if "GET" in allowed and "HEAD" not in allowed:
+            allowed.append("HEAD")
+        headers["Allow"] = ", ".join(allowed)
+        detail = (
+            f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}."
+        )
+    return problem_response(exc.status_code, detail, headers=headers or None)
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> ProblemResponse:
+    logger.exception("unhandled error", exc_info=exc)
+    return problem_response(500, "An unexpected error occurred; it has been logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiProblem, _on_api_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+# Documented on every operation, so that generated clients know the error shape.
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "model": Problem,
+            "description": status_title(status),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,70 @@
+import datetime as dt
+
+import pydantic
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from app.models.types import SortKey
+
+
+class Publication(SQLModel, table=True):
+    __table_args__ = (
+        Index(None, "published_on", "id"),
+        Index(None, "sort_title", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The natural key: the seed record's `key`, or one derived from its content.
+    key: str = Field(unique=True)
+    # Hash of everything a seed record says, so that reloading unchanged data writes nothing.
+    content_hash: str
+    title: str | None = None
+    # Case- and accent-folded title: the `sort=title` key.
+    sort_title: str | None = Field(default=None, sa_column=Column(SortKey, nullable=True))
+    abstract: str | None = None
+    published_on: dt.date | None = None
+    year: int | None = Field(default=None, index=True)
+    venue_id: int | None = Field(default=None, foreign_key="venue.id", index=True)
+    status: str | None = Field(default=None, index=True)
+
+
+class PublicationAuthor(SQLModel, table=True):
+    """Byline: which author stands at which position (1-based) of which publication."""
+
+    __tablename__ = "publication_author"
+    __table_args__ = (Index(None, "author_id", "publication_id"),)
+
+    publication_id: int = Field(foreign_key="publication.id", primary_key=True, ondelete="CASCADE")
+    position: int = Field(primary_key=True)
+    author_id: int = Field(foreign_key="author.id")
+
+
+class VenueRef(pydantic.BaseModel):
+    id: int = pydantic.Field(examples=[2])
+    name: str = pydantic.Field(examples=["International Conference on Learning Representations"])
+
+
+class AuthorRef(pydantic.BaseModel):
+    id: int = pydantic.Field(examples=[1])
+    name: str = pydantic.Field(examples=["Hong Huang"])
+    position: int = pydantic.Field(description="1-based place in the byline.", examples=[1])
+
+
+class PublicationPublic(pydantic.BaseModel):
+    """A publication as the API shows it; fields the source does not give are `null`."""
+
+    id: int = pydantic.Field(examples=[4])
+    title: str | None = pydantic.Field(
+        examples=["Tequila: Deadzone-free Ternary Quantization for Large Language Models"]
+    )
+    abstract: str | None = pydantic.Field(
+        examples=["Quantization techniques are essential for the deployment of ..."]
+    )
+    published_on: dt.date | None = pydantic.Field(examples=["2025-12-31"])
+    year: int | None = pydantic.Field(description="Year of `published_on`.", examples=[2025])
+    venue: VenueRef | None
+    status: str | None = pydantic.Field(
+        description="The decision as published, e.g. `Accept (Poster)`.",
+        examples=["Accept (Poster)"],
+    )
+    authors: list[AuthorRef] = pydantic.Field(description="Byline order; `[]` when unknown.")

@@ -1,0 +1,1 @@
+"""Every database query of pubapi lives in this package."""

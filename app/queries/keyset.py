@@ -1,0 +1,71 @@
+"""Orderings that are total (ties broken by id) and the keyset predicates that resume them."""
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from app.core.errors import invalid
+from app.core.pagination import CURSOR_LOC
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """Order by one column (nulls last in either direction), then by id ascending."""
+
+    column: Any
+    id_column: Any
+    descending: bool = False
+    nullable: bool = True
+    # Turns a cursor's JSON value back into a column value; raises ValueError when it can't.
+    parse: Callable[[Any], Any] = lambda v: v
+
+    def order_by(self) -> list[Any]:
+        column = self.column.desc() if self.descending else self.column.asc()
+        if not self.nullable:
+            return [column, self.id_column.asc()]
+        return [self.column.is_(None).asc(), column, self.id_column.asc()]
+
+    def key_of(self, value: Any, ident: int) -> list[Any]:
+        """The cursor key of a row whose sort value is `value`."""
+        return [value.isoformat() if isinstance(value, dt.date) else value, ident]
+
+    def after(self, key: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows strictly after the row whose cursor key is `key`."""
+        try:
+            raw, ident = key
+            if not _is_int(ident):
+                raise ValueError(ident)
+            value = None if raw is None else self.parse(raw)
+        except (ValueError, TypeError):
+            raise invalid(CURSOR_LOC, "malformed cursor") from None
+        later_id = self.id_column > ident
+        if value is None:
+            if not self.nullable:
+                raise invalid(CURSOR_LOC, "malformed cursor")
+            return and_(self.column.is_(None), later_id)
+        beyond = self.column < value if self.descending else self.column > value
+        resume = or_(beyond, and_(self.column == value, later_id))
+        return or_(self.column.is_(None), resume) if self.nullable else resume
+
+
+def parse_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    return value
+
+
+def parse_int(value: Any) -> int:
+    if not _is_int(value):
+        raise ValueError(value)
+    return int(value)
+
+
+def parse_date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(parse_text(value))

@@ -1,0 +1,120 @@
+"""Authors and venues: the same shape of resource, one router each, built by one function."""
+
+import dataclasses
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy import Table
+
+from app.core.deps import CursorDep, SessionDep
+from app.core.errors import not_found, problem_responses
+from app.core.pagination import PageDep, envelope, fingerprint
+from app.models import AuthorPublic, Page, PublicationPublic, VenuePublic
+from app.models.tables import AUTHOR, VENUE
+from app.queries import entities as queries
+from app.queries.entities import EntitySort
+from app.queries.publications import PublicationFilters
+from app.routers.publications import MAX_ID, FiltersDep, SortQuery, publication_page
+
+
+def entity_router(
+    *,
+    table: Table,
+    public: type[Any],
+    noun: str,
+    plural: str,
+    scope: Callable[[PublicationFilters, int], PublicationFilters],
+) -> APIRouter:
+    router = APIRouter(tags=[plural])
+    title = plural.capitalize()
+    Noun = noun.capitalize()
+    IdPath = Annotated[
+        int, Path(alias=f"{noun}_id", ge=1, le=MAX_ID, description=f"{Noun} id.", examples=[1])
+    ]
+
+    @router.get(
+        f"/{plural}",
+        response_model=Page[public],  # type: ignore[valid-type]
+        operation_id=f"list{title}",
+        responses=problem_responses(422),
+        summary=f"List {plural}",
+        description=f"List {plural} with their exact publication counts.",
+    )
+    def list_entities(
+        request: Request,
+        response: Response,
+        session: SessionDep,
+        codec: CursorDep,
+        page: PageDep,
+        sort: Annotated[
+            EntitySort,
+            Query(
+                description="`name` (case- and accent-insensitive) or `-publication_count` "
+                "(most publications first); ties are broken by id.",
+                examples=["name"],
+            ),
+        ] = "name",
+    ) -> dict[str, object]:
+        query_id = fingerprint(plural, sort)
+        after = codec.decode(page.cursor, query_id) if page.cursor is not None else None
+        found = queries.list_entities(session, table, sort, page.limit, page.offset, after)
+        next_cursor = None if found.next_key is None else codec.encode(query_id, found.next_key)
+        return envelope(request, response, found.results, found.total, page, next_cursor)
+
+    @router.get(
+        f"/{plural}/{{{noun}_id}}",
+        response_model=public,
+        operation_id=f"get{Noun}",
+        responses=problem_responses(404, 422),
+        summary=f"Get one {noun}",
+        description=f"One {noun} by id, with its publication count; 404 when there is none.",
+    )
+    def get_entity(session: SessionDep, ident: IdPath) -> dict[str, object]:
+        found = queries.get_entity(session, table, ident)
+        if found is None:
+            raise not_found(noun, ident)
+        return found
+
+    @router.get(
+        f"/{plural}/{{{noun}_id}}/publications",
+        response_model=Page[PublicationPublic],
+        operation_id=f"list{Noun}Publications",
+        responses=problem_responses(404, 422),
+        summary=f"List the publications of one {noun}",
+        description=f"Takes the same parameters as `/publications`; 404 when the {noun} "
+        "does not exist.",
+    )
+    def list_entity_publications(
+        request: Request,
+        response: Response,
+        session: SessionDep,
+        codec: CursorDep,
+        ident: IdPath,
+        filters: FiltersDep,
+        page: PageDep,
+        sort: SortQuery = "-published_on",
+    ) -> dict[str, object]:
+        if queries.get_entity(session, table, ident) is None:
+            raise not_found(noun, ident)
+        return publication_page(
+            request, response, session, codec, scope(filters, ident), sort, page
+        )
+
+    return router
+
+
+authors_router = entity_router(
+    table=AUTHOR,
+    public=AuthorPublic,
+    noun="author",
+    plural="authors",
+    scope=lambda filters, ident: dataclasses.replace(filters, scope_author=ident),
+)
+venues_router = entity_router(
+    table=VENUE,
+    public=VenuePublic,
+    noun="venue",
+    plural="venues",
+    scope=lambda filters, ident: dataclasses.replace(filters, scope_venue=ident),
+)

@@ -1,0 +1,91 @@
+"""The seed format: what one publication record may say (JSON Schema in seed_data/)."""
+
+import datetime as dt
+import hashlib
+import json
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from app.core.text import fold
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class SeedPublication(BaseModel):
+    """One publication in the seed format. Every field but `authors` may be null or absent."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="pubapi seed publication",
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "examples": [
+                {
+                    "key": "tequila-2025",
+                    "title": "Tequila: Deadzone-free Ternary Quantization for LLMs",
+                    "abstract": "Quantization techniques are essential ...",
+                    "published_on": "2025-12-31",
+                    "venue": "International Conference on Learning Representations",
+                    "status": "Accept (Poster)",
+                    "authors": ["Hong Huang", "Decheng Wu"],
+                }
+            ],
+        },
+    )
+
+    key: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+        Field(
+            description="Stable source identifier. Without it the loader derives one from the "
+            "title (or, for an untitled record, the abstract) and the authors."
+        ),
+    ] = None
+    title: Text | None = None
+    abstract: Text | None = None
+    published_on: dt.date | None = Field(default=None, description="ISO 8601 date.")
+    venue: Name | None = Field(default=None, description="Venue name, without the decision.")
+    status: Name | None = Field(default=None, description="Decision as published.")
+    authors: list[Name] = Field(default_factory=list, description="Names in byline order.")
+
+    @field_validator("published_on", mode="before")
+    @classmethod
+    def _strict_date(cls, value: Any) -> Any:
+        # pydantic would also take Unix times and datetimes; the format says a plain date.
+        if value is not None and not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+            raise ValueError("must be an ISO 8601 date such as 2025-12-31")
+        return value
+
+    @field_validator("authors")
+    @classmethod
+    def _distinct_authors(cls, names: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                raise ValueError(f"author {name!r} appears twice in the byline")
+            seen.add(name)
+        return names
+
+    def natural_key(self) -> str:
+        if self.key is not None:
+            return self.key
+        basis = self.title if self.title is not None else self.abstract
+        if basis is None:
+            return "derived:" + self.content_hash()
+        return "derived:" + _digest([fold(basis), [fold(a) for a in self.authors]])
+
+    def content_hash(self) -> str:
+        return _digest(self.model_dump(mode="json"))
+
+
+def _digest(value: Any) -> str:
+    raw = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def json_schema() -> dict[str, Any]:
+    return SeedPublication.model_json_schema()
