@@ -211,18 +211,15 @@ class _Writer:
         """Ids of `names`, inserting the new ones in order of first appearance."""
         if not names:
             return {}
-        found = dict(
-            self.conn.execute(select(table.c.name, table.c.id).where(table.c.name.in_(names)))
-            .tuples()
-            .all()
-        )
+        query = select(table.c.name, table.c.id).where(table.c.name.in_(names))
+        found = {name: ident for name, ident in self.conn.execute(query)}
         missing = [name for name in dict.fromkeys(names) if name not in found]
         if missing:
             rows = self.conn.execute(
                 insert(table).returning(table.c.name, table.c.id, sort_by_parameter_order=True),
                 [{"name": n, "sort_name": fold(n), "publication_count": 0} for n in missing],
             )
-            found.update(rows.tuples().all())
+            found.update((name, ident) for name, ident in rows)
         return found
 
     def write(self, path: Path, batch: list[_Record]) -> None:
@@ -264,7 +261,7 @@ class _Writer:
                 insert(P).returning(P.c.key, P.c.id, sort_by_parameter_order=True),
                 [columns(r) for r in fresh],
             )
-            ids.update(rows.tuples().all())
+            ids.update((key, ident) for key, ident in rows)
         if changed:
             for record in changed:
                 ids[record.key] = existing[record.key][0]
