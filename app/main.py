@@ -9,6 +9,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.errors import install_error_handlers
 from app.core.http import HeadAsGetMiddleware, reject_unknown_query_params
+from app.core.openapi import problem_only_openapi
 from app.core.pagination import CursorCodec
 from app.routers import entities, health, publications
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.cursor_codec = CursorCodec(settings.cursor_secret)
+    app.openapi = lambda: problem_only_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(HeadAsGetMiddleware)
     app.include_router(publications.router)

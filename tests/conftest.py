@@ -104,7 +104,7 @@ class Database:
         return make_engine(self.url)
 
     def settings(self) -> Settings:
-        return Settings(_env_file=None, database_url=self.url)  # type: ignore[call-arg]
+        return Settings(_env_file=None, database_url=self.url)
 
 
 def _new_database(

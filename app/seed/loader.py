@@ -212,7 +212,7 @@ class _Writer:
         if not names:
             return {}
         query = select(table.c.name, table.c.id).where(table.c.name.in_(names))
-        found = {name: ident for name, ident in self.conn.execute(query)}
+        found: dict[str, int] = dict(self.conn.execute(query).all())
         missing = [name for name in dict.fromkeys(names) if name not in found]
         if missing:
             rows = self.conn.execute(
