@@ -107,9 +107,7 @@ class Database:
         return Settings(_env_file=None, database_url=self.url)
 
 
-def _new_database(
-    kind: str, directory: Path, request: pytest.FixtureRequest
-) -> Database:
+def _new_database(kind: str, directory: Path, request: pytest.FixtureRequest) -> Database:
     require_engine(kind)
     if kind == "sqlite":
         url = f"sqlite:///{directory / 'pubapi.db'}"
@@ -126,9 +124,7 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
 
 
 @pytest.fixture(scope="session", params=ENGINES)
-def seeded_db(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Database:
+def seeded_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Database:
     """A database loaded with seed_data/ by the real loader, shared by read-only tests."""
     database = _new_database(request.param, tmp_path_factory.mktemp("seeded"), request)
     engine = database.engine()

@@ -14,8 +14,12 @@ def problem_only_openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(
             title=app.title,
             version=app.version,
+            openapi_version=app.openapi_version,
+            summary=app.summary,
             description=app.description,
             routes=app.routes,
+            tags=app.openapi_tags,
+            servers=app.servers,
         )
         for path in schema.get("paths", {}).values():
             for operation in path.values():

@@ -17,7 +17,9 @@ class Readiness(BaseModel):
     schema_revision: str = Field(description="Alembic revision of the database.")
 
 
-@router.get("/health", response_model=Health, operation_id="getHealth")
+@router.get(
+    "/health", response_model=Health, operation_id="getHealth", responses=problem_responses(422)
+)
 def health() -> Health:
     """Liveness: the process answers."""
     return Health(status="ok")
@@ -27,7 +29,7 @@ def health() -> Health:
     "/ready",
     response_model=Readiness,
     operation_id="getReadiness",
-    responses=problem_responses(503),
+    responses=problem_responses(422, 503),
 )
 def ready(request: Request) -> Readiness:
     """Readiness: the database answers and is migrated to the newest revision."""
@@ -38,10 +40,10 @@ def ready(request: Request) -> Readiness:
             503, f"Database unreachable: {type(exc).__name__}.", headers={"Retry-After": "5"}
         ) from None
     if revision != head_revision():
+        found = "not migrated" if revision is None else f"at schema revision {revision}"
         raise ApiProblem(
             503,
-            f"Database schema is at revision {revision}, expected {head_revision()}: "
-            "run `pubapi migrate`.",
+            f"Database is {found}; expected revision {head_revision()}: run `pubapi migrate`.",
             headers={"Retry-After": "5"},
         )
     return Readiness(status="ok", schema_revision=revision)

@@ -1,0 +1,151 @@
+"""The Alembic migrations build exactly the schema the models describe, on both engines."""
+
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, Engine, Integer, MetaData, String, inspect
+
+import app.models  # noqa: F401  (registers every table on the metadata)
+from app.core.db import metadata
+from app.core.migrations import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from tests.conftest import Database
+
+TABLES = [
+    "alembic_version",
+    "author",
+    "dataset_state",
+    "publication",
+    "publication_author",
+    "venue",
+]
+
+
+def schema_diff(engine: Engine, target: MetaData = metadata) -> list[Any]:
+    """What autogenerate would write to bring the database to `target`: [] when in step."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, target))
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())
+
+
+def copy_of_metadata() -> MetaData:
+    copy = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(copy)
+    return copy
+
+
+def test_migrated_schema_matches_the_models(empty_db: Database) -> None:
+    engine = empty_db.engine()
+    try:
+        assert table_names(engine) == TABLES
+        assert schema_diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_collations_match_the_models(empty_db: Database) -> None:
+    """compare_metadata does not compare collations: the sort keys' "C" collation on
+    PostgreSQL (byte-wise order, as on SQLite; see app/models/types.py) is checked here."""
+    engine = empty_db.engine()
+    try:
+        expected = {
+            (table.name, column.name, collation)
+            for table in metadata.sorted_tables
+            for column in table.columns
+            if (collation := getattr(column.type.dialect_impl(engine.dialect), "collation", None))
+        }
+        inspector = inspect(engine)
+        reflected = {
+            (table, column["name"], collation)
+            for table in inspector.get_table_names()
+            for column in inspector.get_columns(table)
+            if (collation := getattr(column["type"], "collation", None))
+        }
+    finally:
+        engine.dispose()
+    assert reflected == expected
+    if empty_db.kind == "postgresql":
+        assert expected == {
+            ("author", "sort_name", "C"),
+            ("venue", "sort_name", "C"),
+            ("publication", "sort_title", "C"),
+        }
+    else:
+        assert expected == set()
+
+
+def test_database_is_at_the_single_head(empty_db: Database) -> None:
+    script = ScriptDirectory.from_config(alembic_config(empty_db.url))
+    assert script.get_heads() == [head_revision()]
+    # Every file in migrations/versions is on the one chain from base to head.
+    chain = sorted(revision.path for revision in script.walk_revisions())
+    assert chain == sorted(str(path) for path in (MIGRATIONS_DIR / "versions").glob("*.py"))
+    engine = empty_db.engine()
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_then_upgrade_to_head(empty_db: Database) -> None:
+    engine = empty_db.engine()
+    try:
+        command.downgrade(alembic_config(empty_db.url), "base")
+        engine.dispose()
+        assert table_names(engine) == ["alembic_version"]
+        assert current_revision(engine) is None
+        if empty_db.kind == "postgresql":
+            # The id sequences went with their tables.
+            assert inspect(engine).get_sequence_names() == []
+
+        upgrade(empty_db.url)
+        engine.dispose()
+        assert table_names(engine) == TABLES
+        assert current_revision(engine) == head_revision()
+        assert schema_diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_comparison_reports_an_extra_column(empty_db: Database) -> None:
+    target = copy_of_metadata()
+    target.tables["publication"].append_column(Column("doi", String(), nullable=True))
+    engine = empty_db.engine()
+    try:
+        diff = schema_diff(engine, target)
+    finally:
+        engine.dispose()
+    assert len(diff) == 1
+    operation, schema, table, column = diff[0]
+    assert (operation, schema, table, column.name) == ("add_column", None, "publication", "doi")
+    # The copy was changed, not the application's metadata.
+    assert "doi" not in metadata.tables["publication"].c
+
+
+def test_the_comparison_reports_a_changed_type(empty_db: Database) -> None:
+    target = copy_of_metadata()
+    target.tables["publication"].c.year.type = String()
+    engine = empty_db.engine()
+    try:
+        diff = schema_diff(engine, target)
+    finally:
+        engine.dispose()
+    assert len(diff) == 1
+    assert len(diff[0]) == 1
+    operation, schema, table, column, _info, existing, new = diff[0][0]
+    assert (operation, schema, table, column) == ("modify_type", None, "publication", "year")
+    assert (isinstance(existing, Integer), isinstance(new, String)) == (True, True)
+    assert isinstance(metadata.tables["publication"].c.year.type, Integer)

@@ -1,0 +1,169 @@
+"""A page costs a fixed number of SQL statements, whatever its length (no N+1), on both engines.
+
+Statements are counted with a `before_cursor_execute` listener on the app's engine. On
+SQLite each request also sends one explicit `BEGIN` (app/core/db.py takes transaction control
+away from pysqlite); PostgreSQL's driver opens transactions without a statement of its own.
+
+Statements per request, besides that BEGIN:
+  /publications                  3: the page, the bylines of all its rows, the total
+  /authors, /venues              2: the page, the total
+  /authors/{id}/publications     4: the author exists, then as /publications
+  /venues/{id}/publications      4: the venue exists, then as /publications
+  /publications/{id}             2: the row, its byline
+"""
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+
+from app.main import create_app
+from app.seed import loader
+from tests.conftest import Database
+
+LIST_SELECTS = {
+    "/publications": 3,
+    "/authors": 2,
+    "/venues": 2,
+    "/authors/1/publications": 4,
+    "/venues/1/publications": 4,
+}
+# Seed totals of each list above (seed_data/publications.json).
+SEED_TOTALS = {
+    "/publications": 10,
+    "/authors": 11,
+    "/venues": 3,
+    "/authors/1/publications": 1,
+    "/venues/1/publications": 2,
+}
+
+
+@contextmanager
+def recorded_statements(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def statements_of(client: TestClient, url: str) -> tuple[dict[str, Any], list[str]]:
+    """The JSON body of GET `url` and the first word of each statement it executed."""
+    with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+        response = client.get(url)
+    assert response.status_code == 200, response.text
+    return response.json(), [statement.split(None, 1)[0].upper() for statement in statements]
+
+
+def expected(kind: str, selects: int) -> list[str]:
+    return (["BEGIN"] if kind == "sqlite" else []) + ["SELECT"] * selects
+
+
+@pytest.mark.parametrize("limit", [1, 10, 200])
+@pytest.mark.parametrize("path", list(LIST_SELECTS))
+def test_a_page_costs_the_same_whatever_its_length(
+    client: TestClient, seeded_db: Database, path: str, limit: int
+) -> None:
+    body, statements = statements_of(client, f"{path}?limit={limit}")
+    assert len(body["results"]) == min(limit, SEED_TOTALS[path])
+    assert statements == expected(seeded_db.kind, LIST_SELECTS[path])
+
+
+def test_one_publication_costs_two_selects(client: TestClient, seeded_db: Database) -> None:
+    body, statements = statements_of(client, "/publications/4")
+    assert len(body["authors"]) == 10
+    assert statements == expected(seeded_db.kind, 2)
+
+
+def test_a_page_reached_by_cursor_costs_the_same(client: TestClient, seeded_db: Database) -> None:
+    first, _ = statements_of(client, "/publications?limit=3")
+    body, statements = statements_of(
+        client, f"/publications?limit=3&cursor={first['meta']['next_cursor']}"
+    )
+    assert len(body["results"]) == 3
+    assert statements == expected(seeded_db.kind, 3)
+
+
+def test_an_empty_page_skips_the_byline_query(client: TestClient, seeded_db: Database) -> None:
+    body, statements = statements_of(client, "/publications?offset=10000")
+    assert body["results"] == []
+    assert statements == expected(seeded_db.kind, 2)
+
+
+# A generated data set large enough for limit=200 to fill whole pages: 300 publications with
+# four authors each. "Lead Author" is first on every byline and "Main Venue" holds the even
+# publications, so both come first in their tables (id 1) and have more than 200 rows or 150.
+GENERATED = 300
+GENERATED_TOTALS = {
+    "/publications": 300,
+    "/authors": 241,
+    "/venues": 151,
+    "/authors/1/publications": 300,
+    "/venues/1/publications": 150,
+}
+
+
+def generated_record(i: int) -> dict[str, Any]:
+    return {
+        "key": f"generated-{i:03d}",
+        "title": f"Generated publication {i:03d}",
+        "abstract": f"Abstract of generated publication {i:03d}.",
+        "published_on": (dt.date(2020, 1, 1) + dt.timedelta(days=i)).isoformat(),
+        "venue": "Main Venue" if i % 2 == 0 else f"Venue {i:03d}",
+        "status": "published",
+        "authors": ["Lead Author"] + [f"Coauthor {(i + k * 80) % 240:03d}" for k in range(3)],
+    }
+
+
+@pytest.fixture
+def generated_client(empty_db: Database, tmp_path: Path) -> Iterator[TestClient]:
+    source = tmp_path / "publications.jsonl"
+    source.write_text(
+        "".join(json.dumps(generated_record(i)) + "\n" for i in range(GENERATED)),
+        encoding="utf-8",
+    )
+    engine = empty_db.engine()
+    report = loader.load(engine, [source])
+    engine.dispose()
+    assert (report.records, report.inserted) == (GENERATED, GENERATED)
+    with TestClient(create_app(empty_db.settings())) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("path", list(LIST_SELECTS))
+def test_a_full_page_of_200_costs_the_same_as_one_row(
+    generated_client: TestClient, empty_db: Database, path: str
+) -> None:
+    assert generated_client.get("/authors/1").json() == {
+        "id": 1,
+        "name": "Lead Author",
+        "publication_count": GENERATED,
+    }
+    assert generated_client.get("/venues/1").json() == {
+        "id": 1,
+        "name": "Main Venue",
+        "publication_count": GENERATED // 2,
+    }
+    one, one_statements = statements_of(generated_client, f"{path}?limit=1")
+    full, full_statements = statements_of(generated_client, f"{path}?limit=200")
+    total = GENERATED_TOTALS[path]
+    assert (one["meta"]["total"], full["meta"]["total"]) == (total, total)
+    assert (len(one["results"]), len(full["results"])) == (1, min(200, total))
+    if "publication" in path:
+        # Every row of the full page carries its whole byline, from the one byline query.
+        assert [len(row["authors"]) for row in full["results"]] == [4] * len(full["results"])
+    assert one_statements == expected(empty_db.kind, LIST_SELECTS[path])
+    assert full_statements == one_statements
