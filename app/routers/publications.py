@@ -1,8 +1,9 @@
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import Field
 
+from app.core.dates import IsoDate
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import invalid, not_found, problem_responses
 from app.core.pagination import PageDep, envelope, fingerprint
@@ -18,30 +19,28 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Publication id.", exa
 
 def publication_filters(
     year: Annotated[
-        list[int] | None,
-        Query(ge=1, le=9999, description="Publication year; repeat for several.", examples=[2025]),
+        list[Annotated[int, Field(ge=1, le=9999)]] | None,
+        Query(description="Publication year; repeat for several.", examples=[2025]),
     ] = None,
     from_date: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(description="Published on or after this date (inclusive).", examples=["2025-01-01"]),
     ] = None,
     to_date: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(description="Published on or before this date (inclusive).", examples=["2025-12-31"]),
     ] = None,
     venue: Annotated[
-        list[int] | None,
-        Query(ge=1, le=MAX_ID, description="Venue id; repeat for several.", examples=[1]),
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None,
+        Query(description="Venue id; repeat for several.", examples=[1]),
     ] = None,
     author: Annotated[
-        list[int] | None,
-        Query(ge=1, le=MAX_ID, description="Author id; repeat for several.", examples=[1]),
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None,
+        Query(description="Author id; repeat for several.", examples=[1]),
     ] = None,
     status: Annotated[
-        list[str] | None,
+        list[Annotated[str, Field(min_length=1, max_length=500)]] | None,
         Query(
-            min_length=1,
-            max_length=500,
             description="Decision as published; repeat for several.",
             examples=["Accept (Poster)"],
         ),

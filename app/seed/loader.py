@@ -112,16 +112,19 @@ def seed_files(paths: Iterable[Path]) -> list[Path]:
 
 @contextmanager
 def _progress(handle: IO[bytes], path: Path, show: bool | None) -> Iterator[Any]:
+    """A callable that moves the bar to how far `handle` has been read (a no-op when hidden)."""
     size = path.stat().st_size
     if show is None:
         show = size >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
     if not show:
-        yield handle
+        yield lambda done=False: None
         return
-    with tqdm.wrapattr(
-        handle, "read", total=size, desc=path.name, unit="B", unit_scale=True, unit_divisor=1024
-    ) as wrapped:
-        yield wrapped
+    with tqdm(total=size, desc=path.name, unit="B", unit_scale=True, unit_divisor=1024) as bar:
+
+        def tick(done: bool = False) -> None:
+            bar.update((size if done else handle.tell()) - bar.n)
+
+        yield tick
 
 
 def _raw_records(path: Path, handle: IO[bytes]) -> Iterator[tuple[str, Any]]:
@@ -129,9 +132,13 @@ def _raw_records(path: Path, handle: IO[bytes]) -> Iterator[tuple[str, Any]]:
         for number, line in enumerate(iter(handle.readline, b""), start=1):
             if line.strip():
                 try:
-                    yield f"line {number}", json.loads(line)
+                    raw = json.loads(line.rstrip(b"\r\n"))
+                except json.JSONDecodeError as exc:
+                    message = f"invalid JSON: {exc.msg} at column {exc.colno}"
+                    raise SeedError(path, f"line {number}", message) from None
                 except ValueError as exc:
                     raise SeedError(path, f"line {number}", f"invalid JSON: {exc}") from None
+                yield f"line {number}", raw
         return
     first = handle.read(1)
     while first and first.isspace():
@@ -141,10 +148,13 @@ def _raw_records(path: Path, handle: IO[bytes]) -> Iterator[tuple[str, Any]]:
     handle.seek(0)
     index = 0
     try:
-        for index, item in enumerate(ijson.items(handle, "item", use_float=True)):
+        for item in ijson.items(handle, "item", use_float=True):
             yield f"record {index}", item
+            index += 1
     except ijson.JSONError as exc:
-        raise SeedError(path, f"record {index}", f"invalid JSON: {exc}") from None
+        # ijson's message goes on with a picture of where it stopped: keep its first line.
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SeedError(path, f"record {index}", f"invalid JSON: {message}") from None
 
 
 def _validate(path: Path, where: str, raw: Any) -> _Record:
@@ -192,15 +202,15 @@ class _Writer:
                     "key",
                 )
             located[record.key] = f"{path}, {record.where}"
-        earlier = self.conn.execute(
-            select(_seen.c.key, _seen.c.location).where(_seen.c.key.in_(located))
-        ).first()
-        if earlier is not None:
-            record = next(r for r in batch if r.key == earlier.key)
+        query = select(_seen.c.key, _seen.c.location).where(_seen.c.key.in_(located))
+        earlier = {row.key: row.location for row in self.conn.execute(query)}
+        # The first duplicate in reading order, whatever order the database returns rows in.
+        repeated = next((r for r in batch if r.key in earlier), None)
+        if repeated is not None:
             raise SeedError(
                 path,
-                record.where,
-                f"duplicate key {earlier.key!r} (also at {earlier.location})",
+                repeated.where,
+                f"duplicate key {repeated.key!r} (also at {earlier[repeated.key]})",
                 "key",
             )
         self.conn.execute(
@@ -309,10 +319,12 @@ def load(engine: Engine, paths: Iterable[Path], progress: bool | None = None) ->
     with engine.begin() as conn:
         writer = _Writer(conn, report)
         for path in report.files:
-            with path.open("rb") as handle, _progress(handle, path, progress) as stream:
-                records = (_validate(path, where, raw) for where, raw in _raw_records(path, stream))
+            with path.open("rb") as handle, _progress(handle, path, progress) as tick:
+                records = (_validate(path, where, raw) for where, raw in _raw_records(path, handle))
                 for batch in _batches(records):
                     writer.write(path, batch)
+                    tick()
+                tick(done=True)
         if report.changed:
             writer.finish()
         else:

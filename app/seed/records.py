@@ -1,16 +1,14 @@
 """The seed format: what one publication record may say (JSON Schema in seed_data/)."""
 
-import datetime as dt
 import hashlib
 import json
-import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.core.dates import IsoDate
 from app.core.text import fold
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -47,18 +45,10 @@ class SeedPublication(BaseModel):
     ] = None
     title: Text | None = None
     abstract: Text | None = None
-    published_on: dt.date | None = Field(default=None, description="ISO 8601 date.")
+    published_on: IsoDate | None = Field(default=None, description="ISO 8601 date.")
     venue: Name | None = Field(default=None, description="Venue name, without the decision.")
     status: Name | None = Field(default=None, description="Decision as published.")
     authors: list[Name] = Field(default_factory=list, description="Names in byline order.")
-
-    @field_validator("published_on", mode="before")
-    @classmethod
-    def _strict_date(cls, value: Any) -> Any:
-        # pydantic would also take Unix times and datetimes; the format says a plain date.
-        if value is not None and not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
-            raise ValueError("must be an ISO 8601 date such as 2025-12-31")
-        return value
 
     @field_validator("authors")
     @classmethod
