@@ -28,7 +28,7 @@ test: install-dev
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
-	.venv/bin/pytest
+	.venv/bin/pytest --cov=app --cov-report=term:skip-covered
 
 clean:
 	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache
