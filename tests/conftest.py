@@ -43,7 +43,8 @@ def postgres_problem() -> str | None:
             conn.execute(text("SELECT 1"))
         engine.dispose()
     except Exception as exc:
-        return f"PostgreSQL unreachable at {make_url(POSTGRES_URL).render_as_string()}: {exc}"
+        reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
+        return f"PostgreSQL unreachable at {make_url(POSTGRES_URL).render_as_string()}: {reason}"
     return None
 
 
