@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -112,24 +113,40 @@ class CursorCodec:
         return key
 
 
-def envelope(
+@dataclass
+class Found:
+    """One page of results, the size of the whole set, and the cursor key of the next page."""
+
+    results: list[dict[str, Any]]
+    total: int
+    next_key: list[Any] | None
+
+
+def paginate(
     request: Request,
     response: Response,
-    results: list[Any],
-    total: int,
+    codec: CursorCodec,
     page: PageParams,
-    next_cursor: str | None,
+    query_id: str,
+    fetch: Callable[[list[Any] | None], Found],
 ) -> dict[str, Any]:
-    """The list envelope, and a `Link: <...>; rel="next"` header when there is a next page."""
+    """Run `fetch` from the page's cursor (if any) and wrap what it found in the envelope.
+
+    `query_id` names the query (its sort and filters): a cursor only resumes the query that
+    issued it. A `Link: <...>; rel="next"` header points at the next page when there is one.
+    """
+    after = codec.decode(page.cursor, query_id) if page.cursor is not None else None
+    found = fetch(after)
+    next_cursor = None if found.next_key is None else codec.encode(query_id, found.next_key)
     if next_cursor is not None:
         url = request.url.remove_query_params(["offset", "cursor"]).include_query_params(
             cursor=next_cursor
         )
         response.headers["Link"] = f'<{url}>; rel="next"'
     return {
-        "results": results,
+        "results": found.results,
         "meta": {
-            "total": total,
+            "total": found.total,
             "limit": page.limit,
             "offset": None if page.cursor is not None else (page.offset or 0),
             "next_cursor": next_cursor,

@@ -1,12 +1,13 @@
 """Reading authors and venues: both are a name with an exact publication count."""
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from sqlalchemy import Table, func, select
 from sqlmodel import Session
 
-from app.queries.keyset import Ordering, parse_int, parse_text
+from app.core.pagination import Found
+from app.queries.keyset import Ordering, fetch_page, parse_int, parse_text
 
 EntitySort = Literal["name", "-publication_count"]
 
@@ -19,16 +20,6 @@ def orderings(table: Table) -> dict[str, Ordering]:
             c.publication_count, c.id, descending=True, nullable=False, parse=parse_int
         ),
     }
-
-
-SORT_COLUMN = {"name": "sort_name", "-publication_count": "publication_count"}
-
-
-@dataclass
-class EntityPage:
-    results: list[dict[str, Any]]
-    total: int
-    next_key: list[Any] | None
 
 
 def _columns(table: Table) -> Any:
@@ -46,25 +37,12 @@ def list_entities(
     sort: str,
     limit: int,
     offset: int | None = None,
-    after: list[Any] | None = None,
-) -> EntityPage:
+    after: Sequence[Any] | None = None,
+) -> Found:
     ordering = orderings(table)[sort]
-    where = [] if after is None else [ordering.after(after)]
-    query = (
-        _columns(table)
-        .where(*where)
-        .order_by(*ordering.order_by())
-        .limit(limit + 1)
-        .offset(offset or 0)
-    )
-    rows = session.execute(query).mappings().all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_key = None
-    if more and rows:
-        next_key = ordering.key_of(rows[-1][SORT_COLUMN[sort]], rows[-1]["id"])
+    rows, next_key = fetch_page(session, _columns(table), ordering, limit, offset, after)
     total = int(session.execute(select(func.count()).select_from(table)).scalar_one())
-    return EntityPage([_public(row) for row in rows], total, next_key)
+    return Found([_public(row) for row in rows], total, next_key)
 
 
 def get_entity(session: Session, table: Table, ident: int) -> dict[str, Any] | None:

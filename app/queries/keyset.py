@@ -5,7 +5,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, or_
+from sqlmodel import Session
 
 from app.core.errors import invalid
 from app.core.pagination import CURSOR_LOC
@@ -32,9 +33,10 @@ class Ordering:
             return [column, self.id_column.asc()]
         return [self.column.is_(None).asc(), column, self.id_column.asc()]
 
-    def key_of(self, value: Any, ident: int) -> list[Any]:
-        """The cursor key of a row whose sort value is `value`."""
-        return [value.isoformat() if isinstance(value, dt.date) else value, ident]
+    def key_of(self, row: RowMapping) -> list[Any]:
+        """The cursor key of `row` (which holds the sort column and the id)."""
+        value = row[self.column.key]
+        return [value.isoformat() if isinstance(value, dt.date) else value, row[self.id_column.key]]
 
     def after(self, key: Sequence[Any]) -> ColumnElement[bool]:
         """Rows strictly after the row whose cursor key is `key`."""
@@ -53,6 +55,27 @@ class Ordering:
         beyond = self.column < value if self.descending else self.column > value
         resume = or_(beyond, and_(self.column == value, later_id))
         return or_(self.column.is_(None), resume) if self.nullable else resume
+
+
+def fetch_page(
+    session: Session,
+    query: Select[Any],
+    ordering: Ordering,
+    limit: int,
+    offset: int | None,
+    after: Sequence[Any] | None,
+) -> tuple[Sequence[RowMapping], list[Any] | None]:
+    """Rows of one page of `query` and the key to resume after it (`None` on the last page).
+
+    Fetches one row more than asked to know whether a next page exists without counting.
+    """
+    if after is not None:
+        query = query.where(ordering.after(after))
+    query = query.order_by(*ordering.order_by()).limit(limit + 1).offset(offset or 0)
+    rows = session.execute(query).mappings().all()
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], ordering.key_of(rows[limit - 1])
 
 
 def parse_text(value: Any) -> str:

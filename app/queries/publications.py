@@ -9,8 +9,9 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlmodel import Session
 
+from app.core.pagination import Found
 from app.models.tables import AUTHOR, PUBLICATION, PUBLICATION_AUTHOR, VENUE
-from app.queries.keyset import Ordering, parse_date, parse_text
+from app.queries.keyset import Ordering, fetch_page, parse_date, parse_text
 
 PublicationSort = Literal["-published_on", "published_on", "title", "-title"]
 
@@ -24,12 +25,6 @@ ORDERINGS: dict[str, Ordering] = {
     "published_on": Ordering(P.published_on, P.id, parse=parse_date),
     "title": Ordering(P.sort_title, P.id, parse=parse_text),
     "-title": Ordering(P.sort_title, P.id, descending=True, parse=parse_text),
-}
-SORT_COLUMN = {
-    "-published_on": "published_on",
-    "published_on": "published_on",
-    "title": "sort_title",
-    "-title": "sort_title",
 }
 
 
@@ -72,14 +67,6 @@ def _has_author(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(PA.publication_id == P.id, condition)
 
 
-@dataclass
-class PublicationPage:
-    results: list[dict[str, Any]]
-    total: int
-    # Cursor key of the last row when there are more rows after this page.
-    next_key: list[Any] | None
-
-
 def count_publications(session: Session, filters: PublicationFilters) -> int:
     query = select(func.count()).select_from(PUBLICATION).where(*filters.where())
     return int(session.execute(query).scalar_one())
@@ -92,28 +79,11 @@ def list_publications(
     limit: int,
     offset: int | None = None,
     after: Sequence[Any] | None = None,
-) -> PublicationPage:
-    """One page: three queries (count, rows, bylines) whatever the page length."""
-    ordering = ORDERINGS[sort]
-    where = filters.where()
-    if after is not None:
-        where.append(ordering.after(after))
-    query = (
-        _publication_columns()
-        .where(*where)
-        .order_by(*ordering.order_by())
-        .limit(limit + 1)
-        .offset(offset or 0)
-    )
-    rows = session.execute(query).mappings().all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    results = _with_bylines(session, rows)
-    next_key = None
-    if more and rows:
-        last = rows[-1]
-        next_key = ordering.key_of(last[SORT_COLUMN[sort]], last["id"])
-    return PublicationPage(results, count_publications(session, filters), next_key)
+) -> Found:
+    """One page: three queries (rows, bylines, count) whatever the page length."""
+    query = _publication_columns().where(*filters.where())
+    rows, next_key = fetch_page(session, query, ORDERINGS[sort], limit, offset, after)
+    return Found(_with_bylines(session, rows), count_publications(session, filters), next_key)
 
 
 def get_publication(session: Session, publication_id: int) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from sqlalchemy import Table
 
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import not_found, problem_responses
-from app.core.pagination import PageDep, envelope, fingerprint
+from app.core.pagination import PageDep, fingerprint, paginate
 from app.models import AuthorPublic, Page, PublicationPublic, VenuePublic
 from app.models.tables import AUTHOR, VENUE
 from app.queries import entities as queries
@@ -56,11 +56,16 @@ def entity_router(
             ),
         ] = "name",
     ) -> dict[str, object]:
-        query_id = fingerprint(plural, sort)
-        after = codec.decode(page.cursor, query_id) if page.cursor is not None else None
-        found = queries.list_entities(session, table, sort, page.limit, page.offset, after)
-        next_cursor = None if found.next_key is None else codec.encode(query_id, found.next_key)
-        return envelope(request, response, found.results, found.total, page, next_cursor)
+        return paginate(
+            request,
+            response,
+            codec,
+            page,
+            fingerprint(plural, sort),
+            lambda after: queries.list_entities(
+                session, table, sort, page.limit, page.offset, after
+            ),
+        )
 
     @router.get(
         f"/{plural}/{{{noun}_id}}",

@@ -6,7 +6,7 @@ from pydantic import Field
 from app.core.dates import IsoDate
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import invalid, not_found, problem_responses
-from app.core.pagination import PageDep, envelope, fingerprint
+from app.core.pagination import PageDep, fingerprint, paginate
 from app.models import Page, PublicationPublic
 from app.queries import publications as queries
 from app.queries.publications import PublicationFilters, PublicationSort
@@ -75,11 +75,16 @@ def publication_page(
     page: PageDep,
 ) -> dict[str, object]:
     """Shared by every list of publications: resume from the cursor, wrap in the envelope."""
-    query_id = fingerprint("publications", sort, filters)
-    after = codec.decode(page.cursor, query_id) if page.cursor is not None else None
-    found = queries.list_publications(session, filters, sort, page.limit, page.offset, after)
-    next_cursor = None if found.next_key is None else codec.encode(query_id, found.next_key)
-    return envelope(request, response, found.results, found.total, page, next_cursor)
+    return paginate(
+        request,
+        response,
+        codec,
+        page,
+        fingerprint("publications", sort, filters),
+        lambda after: queries.list_publications(
+            session, filters, sort, page.limit, page.offset, after
+        ),
+    )
 
 
 @router.get(
