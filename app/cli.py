@@ -1,6 +1,7 @@
 """The `pubapi` command: serve, migrate, seed, and regenerate the seed data from the page."""
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from app.core.config import get_settings
 from app.core.db import make_engine
 from app.core.migrations import upgrade
 from app.models import Publication
+from app.queries import consent as consent_queries
 from app.seed import loader
 from app.seed.page import PAGE_FILE, PageFormatError, write_seed
 from app.seed.records import json_schema
@@ -73,7 +75,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=False,
+        # X-Forwarded-For is believed only from the proxies the operator names.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+    return 0
+
+
+def cmd_consent_purge(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    upgrade(settings.database_url)
+    retention = dt.timedelta(days=settings.consent_retention_days)
+    horizon = dt.datetime.now(dt.UTC) - retention
+    engine = make_engine(settings.database_url, immediate=True)
+    try:
+        with engine.begin() as conn:
+            deleted = consent_queries.purge_expired(conn, horizon)
+    finally:
+        engine.dispose()
+    print(
+        f"deleted {deleted} consent record(s) that expired before "
+        f"{horizon.isoformat(timespec='seconds').replace('+00:00', 'Z')} "
+        f"(retention: {settings.consent_retention_days} days after expiry)"
     )
     return 0
 
@@ -131,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a progress bar (default: for files over 1 MiB on a terminal)",
     )
     seed.set_defaults(func=cmd_seed)
+
+    consent = commands.add_parser("consent", help="manage consent records")
+    consent_commands = consent.add_subparsers(dest="consent_command", required=True)
+    purge = consent_commands.add_parser(
+        "purge",
+        help="delete consent records past their retention horizon "
+        "(expired more than PUBAPI_CONSENT_RETENTION_DAYS ago), and only those",
+    )
+    purge.set_defaults(func=cmd_consent_purge)
 
     parse_page = commands.add_parser(
         "parse-page", help="turn the captured publications page into seed_data/ files"

@@ -1,5 +1,6 @@
 """The FastAPI application."""
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,10 +9,17 @@ from fastapi import Depends, FastAPI
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.errors import install_error_handlers
-from app.core.http import HeadAsGetMiddleware, reject_unknown_query_params
+from app.core.http import (
+    BodySizeLimitMiddleware,
+    HeadAsGetMiddleware,
+    PathPolicyMiddleware,
+    reject_unknown_query_params,
+)
 from app.core.openapi import problem_only_openapi
 from app.core.pagination import CursorCodec
-from app.routers import entities, health, publications
+from app.core.ratelimit import RateLimiter
+from app.routers import consent, entities, health, publications
+from app.seed.policy import load_policy
 
 DESCRIPTION = """\
 Read-only JSON API over the institute's publications, with authors and venues.
@@ -27,11 +35,19 @@ Read-only JSON API over the institute's publications, with authors and venues.
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url, settings.db_pool_size)
+    # SQLite writers take the write lock up front, so that concurrent writers queue on the busy
+    # timeout instead of failing to upgrade a read lock ("database is locked").
+    write_engine = (
+        make_engine(settings.database_url, settings.db_pool_size, immediate=True)
+        if engine.dialect.name == "sqlite"
+        else engine
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
+        write_engine.dispose()
 
     app = FastAPI(
         title="pubapi",
@@ -42,12 +58,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.cursor_codec = CursorCodec(settings.cursor_secret)
+    app.state.write_engine = write_engine
+    # The time consent records are stamped with (tests move it to check expiry).
+    app.state.clock = lambda: dt.datetime.now(dt.UTC)
+    app.state.consent_policy = load_policy(settings.consent_policy_path)
+    app.state.consent_limiter = RateLimiter(
+        settings.consent_rate_limit, settings.rate_limit_storage_url, settings.secret_key
+    )
+    app.state.cursor_codec = CursorCodec(settings.secret_key)
     app.openapi = lambda: problem_only_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
+    # Outermost last: CORS and cache policy see every answer, the body limit every request.
     app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(PathPolicyMiddleware, consent_origins=settings.consent_origins)
     app.include_router(publications.router)
     app.include_router(entities.authors_router)
     app.include_router(entities.venues_router)
+    app.include_router(consent.router)
     app.include_router(health.router)
     return app

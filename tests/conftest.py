@@ -31,6 +31,10 @@ POSTGRES_URL = os.environ.get(
     "PUBAPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("PUBAPI_TEST_REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("PUBAPI_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+REQUIRE_REDIS = os.environ.get("PUBAPI_TEST_REQUIRE_REDIS") == "1"
+# Services whose variants were skipped, and why: reported at the end of the run.
+SKIPPED: dict[str, str] = {}
 ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
@@ -48,10 +52,33 @@ def postgres_problem() -> str | None:
     return None
 
 
+@cache
+def redis_problem() -> str | None:
+    """Why Redis cannot be used, or None when it can."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        return f"Redis unreachable at {REDIS_URL}: {exc}"
+    return None
+
+
+def require_redis() -> str:
+    """The Redis URL for rate-limit storage tests; skips (or fails in CI) without Redis."""
+    if (problem := redis_problem()) is not None:
+        if REQUIRE_REDIS:
+            pytest.fail(f"PUBAPI_TEST_REQUIRE_REDIS=1 but {problem}")
+        SKIPPED["Redis"] = problem
+        pytest.skip(problem)
+    return REDIS_URL
+
+
 def require_engine(kind: str) -> None:
     if kind == "postgresql" and (problem := postgres_problem()) is not None:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PUBAPI_TEST_REQUIRE_POSTGRES=1 but {problem}")
+        SKIPPED["PostgreSQL"] = problem
         pytest.skip(problem)
 
 
@@ -142,7 +169,6 @@ def client(seeded_db: Database) -> Iterator[TestClient]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    problem = postgres_problem() if terminalreporter.stats.get("skipped") else None
-    if problem is not None:
-        terminalreporter.section("PostgreSQL", sep="!", red=True, bold=True)
-        terminalreporter.line(f"PostgreSQL variants were SKIPPED: {problem}", yellow=True)
+    for name, problem in SKIPPED.items():
+        terminalreporter.section(name, sep="!", red=True, bold=True)
+        terminalreporter.line(f"{name} variants were SKIPPED: {problem}", yellow=True)

@@ -1,7 +1,9 @@
 """The Alembic migrations build exactly the schema the models describe, on both engines."""
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -22,7 +24,10 @@ from tests.conftest import Database
 TABLES = [
     "alembic_version",
     "author",
+    "consent",
+    "consent_state",
     "dataset_state",
+    "idempotency_key",
     "publication",
     "publication_author",
     "venue",
@@ -47,35 +52,35 @@ def copy_of_metadata() -> MetaData:
     return copy
 
 
-def test_migrated_schema_matches_the_models(empty_db: Database) -> None:
+@pytest.fixture
+def engine(empty_db: Database) -> Iterator[Engine]:
+    """An engine on `empty_db`, disposed of after the test."""
     engine = empty_db.engine()
-    try:
-        assert table_names(engine) == TABLES
-        assert schema_diff(engine) == []
-    finally:
-        engine.dispose()
+    yield engine
+    engine.dispose()
 
 
-def test_collations_match_the_models(empty_db: Database) -> None:
+def test_migrated_schema_matches_the_models(engine: Engine) -> None:
+    assert table_names(engine) == TABLES
+    assert schema_diff(engine) == []
+
+
+def test_collations_match_the_models(empty_db: Database, engine: Engine) -> None:
     """compare_metadata does not compare collations: the sort keys' "C" collation on
     PostgreSQL (byte-wise order, as on SQLite; see app/models/types.py) is checked here."""
-    engine = empty_db.engine()
-    try:
-        expected = {
-            (table.name, column.name, collation)
-            for table in metadata.sorted_tables
-            for column in table.columns
-            if (collation := getattr(column.type.dialect_impl(engine.dialect), "collation", None))
-        }
-        inspector = inspect(engine)
-        reflected = {
-            (table, column["name"], collation)
-            for table in inspector.get_table_names()
-            for column in inspector.get_columns(table)
-            if (collation := getattr(column["type"], "collation", None))
-        }
-    finally:
-        engine.dispose()
+    expected = {
+        (table.name, column.name, collation)
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if (collation := getattr(column.type.dialect_impl(engine.dialect), "collation", None))
+    }
+    inspector = inspect(engine)
+    reflected = {
+        (table, column["name"], collation)
+        for table in inspector.get_table_names()
+        for column in inspector.get_columns(table)
+        if (collation := getattr(column["type"], "collation", None))
+    }
     assert reflected == expected
     if empty_db.kind == "postgresql":
         assert expected == {
@@ -87,47 +92,35 @@ def test_collations_match_the_models(empty_db: Database) -> None:
         assert expected == set()
 
 
-def test_database_is_at_the_single_head(empty_db: Database) -> None:
+def test_database_is_at_the_single_head(empty_db: Database, engine: Engine) -> None:
     script = ScriptDirectory.from_config(alembic_config(empty_db.url))
     assert script.get_heads() == [head_revision()]
     # Every file in migrations/versions is on the one chain from base to head.
     chain = sorted(revision.path for revision in script.walk_revisions())
     assert chain == sorted(str(path) for path in (MIGRATIONS_DIR / "versions").glob("*.py"))
-    engine = empty_db.engine()
-    try:
-        assert current_revision(engine) == head_revision()
-    finally:
-        engine.dispose()
+    assert current_revision(engine) == head_revision()
 
 
-def test_downgrade_to_base_then_upgrade_to_head(empty_db: Database) -> None:
-    engine = empty_db.engine()
-    try:
-        command.downgrade(alembic_config(empty_db.url), "base")
-        engine.dispose()
-        assert table_names(engine) == ["alembic_version"]
-        assert current_revision(engine) is None
-        if empty_db.kind == "postgresql":
-            # The id sequences went with their tables.
-            assert inspect(engine).get_sequence_names() == []
+def test_downgrade_to_base_then_upgrade_to_head(empty_db: Database, engine: Engine) -> None:
+    command.downgrade(alembic_config(empty_db.url), "base")
+    engine.dispose()
+    assert table_names(engine) == ["alembic_version"]
+    assert current_revision(engine) is None
+    if empty_db.kind == "postgresql":
+        # The id sequences went with their tables.
+        assert inspect(engine).get_sequence_names() == []
 
-        upgrade(empty_db.url)
-        engine.dispose()
-        assert table_names(engine) == TABLES
-        assert current_revision(engine) == head_revision()
-        assert schema_diff(engine) == []
-    finally:
-        engine.dispose()
+    upgrade(empty_db.url)
+    engine.dispose()
+    assert table_names(engine) == TABLES
+    assert current_revision(engine) == head_revision()
+    assert schema_diff(engine) == []
 
 
-def test_the_comparison_reports_an_extra_column(empty_db: Database) -> None:
+def test_the_comparison_reports_an_extra_column(engine: Engine) -> None:
     target = copy_of_metadata()
     target.tables["publication"].append_column(Column("doi", String(), nullable=True))
-    engine = empty_db.engine()
-    try:
-        diff = schema_diff(engine, target)
-    finally:
-        engine.dispose()
+    diff = schema_diff(engine, target)
     assert len(diff) == 1
     operation, schema, table, column = diff[0]
     assert (operation, schema, table, column.name) == ("add_column", None, "publication", "doi")
@@ -135,14 +128,10 @@ def test_the_comparison_reports_an_extra_column(empty_db: Database) -> None:
     assert "doi" not in metadata.tables["publication"].c
 
 
-def test_the_comparison_reports_a_changed_type(empty_db: Database) -> None:
+def test_the_comparison_reports_a_changed_type(engine: Engine) -> None:
     target = copy_of_metadata()
     target.tables["publication"].c.year.type = String()
-    engine = empty_db.engine()
-    try:
-        diff = schema_diff(engine, target)
-    finally:
-        engine.dispose()
+    diff = schema_diff(engine, target)
     assert len(diff) == 1
     assert len(diff[0]) == 1
     operation, schema, table, column, _info, existing, new = diff[0][0]

@@ -1,10 +1,13 @@
 """Settings: every knob of pubapi, read from `PUBAPI_*` environment variables or a `.env` file."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse_many
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,12 +25,76 @@ class Settings(BaseSettings):
         description="What `pubapi serve` loads into an empty database and `pubapi seed` "
         "loads when given no path.",
     )
-    cursor_secret: str = Field(
+    secret_key: str = Field(
         default="pubapi-cursor-v1",
-        description="Key of the checksum that makes pagination cursors tamper-evident. "
-        "Servers behind one load balancer must share it.",
+        description="Key of the checksums that make cursors tamper-evident and of the hashes "
+        "that key rate-limit counters. Servers behind one load balancer must share it.",
     )
     db_pool_size: int = Field(default=8, ge=1, description="Connections per worker process.")
+
+    consent_policy_path: Path = Field(
+        default=PROJECT_ROOT / "seed_data" / "consent-policy.json",
+        description="The cookie policy the banner shows: version, texts, categories.",
+    )
+    consent_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Site origins allowed to call the consent routes from a browser "
+        "(comma-separated, e.g. `https://example.org,https://www.example.org`).",
+    )
+    consent_lifetime_days: int = Field(
+        default=182,
+        ge=1,
+        le=395,
+        description="How long a consent answer is valid before the banner asks again "
+        "(at most 13 months).",
+    )
+    consent_retention_days: int = Field(
+        default=365,
+        ge=0,
+        description="How long a consent record is kept after it expired, as proof; "
+        "`pubapi consent purge` deletes records past that horizon.",
+    )
+    consent_rate_limit: str = Field(
+        default="30/minute",
+        description="Consent writes allowed per client, in the `limits` notation "
+        "(`30/minute`, `5/second;100/hour`).",
+    )
+    rate_limit_storage_url: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live: `memory://` (one process) or "
+        "`redis://host:6379` (shared by several processes).",
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Proxies trusted to set X-Forwarded-For (uvicorn's setting); unset, the "
+        "client is the peer address.",
+    )
+
+    @field_validator("consent_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("consent_origins")
+    @classmethod
+    def _site_origins_only(cls, origins: list[str]) -> list[str]:
+        if "*" in origins:
+            raise ValueError("consent routes answer the site's own origins only, not '*'")
+        return origins
+
+    @field_validator("consent_rate_limit")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit: {exc}") from None
+        return value
 
 
 @lru_cache

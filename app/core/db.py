@@ -36,8 +36,17 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, pool_size: int = 8) -> Engine:
-    """An engine configured for `url`'s backend."""
+def _sqlite_begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, pool_size: int = 8, immediate: bool = False) -> Engine:
+    """An engine configured for `url`'s backend.
+
+    `immediate` (SQLite): transactions take the write lock when they begin. A deferred
+    transaction that reads and then writes fails at once with "database is locked" when
+    another writer committed in between; an immediate one waits on the busy timeout instead.
+    """
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         engine = create_engine(
@@ -47,7 +56,7 @@ def make_engine(url: str, pool_size: int = 8) -> Engine:
             max_overflow=pool_size,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin_immediate if immediate else _sqlite_begin)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 

@@ -1,7 +1,7 @@
 """One error shape for every failure: RFC 9457 problem documents."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -20,8 +20,12 @@ class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
 
 
-class ApiProblem(Exception):
-    """Raise anywhere to answer with a problem document."""
+class ApiProblem(StarletteHTTPException):
+    """Raise anywhere to answer with a problem document.
+
+    An HTTPException, so that it also passes through FastAPI's body reading (which turns any
+    other exception there into a 400).
+    """
 
     def __init__(
         self,
@@ -30,17 +34,15 @@ class ApiProblem(Exception):
         errors: Sequence[ValidationIssue] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(status, detail, headers)
         self.status = status
-        self.detail = detail
         self.errors = list(errors) if errors is not None else None
-        self.headers = headers
 
 
-def invalid(loc: Sequence[str | int], msg: str) -> ApiProblem:
-    """A 422 for one bad parameter or field, shaped like FastAPI's own validation errors."""
+def invalid(loc: Sequence[str | int], msg: str, status: int = 422) -> ApiProblem:
+    """A problem about one parameter or field, shaped like FastAPI's validation errors."""
     issue = ValidationIssue(loc=list(loc), msg=msg)
-    return ApiProblem(422, _describe([issue]), errors=[issue])
+    return ApiProblem(status, _describe([issue]), errors=[issue])
 
 
 def not_found(what: str, ident: object) -> ApiProblem:
@@ -59,7 +61,7 @@ def problem_response(
     status: int,
     detail: str,
     errors: Sequence[ValidationIssue] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> ProblemResponse:
     problem = Problem(
         title=status_title(status),

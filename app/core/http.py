@@ -3,9 +3,11 @@
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import invalid
+from app.core.errors import ApiProblem, invalid, problem_response
 
 
 class HeadAsGetMiddleware:
@@ -58,3 +60,115 @@ async def reject_unknown_query_params(request: Request) -> None:
         if name not in allowed:
             choices = ", ".join(sorted(allowed)) or "none"
             raise invalid(("query", name), f"unknown query parameter; allowed: {choices}")
+
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def body_too_large() -> ApiProblem:
+    return invalid(("body",), f"larger than {MAX_BODY_BYTES} bytes", status=413)
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over 16 KiB (413) before they are read into memory, chunked ones too."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            problem = body_too_large()
+            response = problem_response(problem.status, problem.detail, problem.errors)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise body_too_large()
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+class PathPolicyMiddleware:
+    """CORS and caching by kind of route: data is public, consent is the site's own.
+
+    Data routes answer any origin (no credentials); consent routes answer only the configured
+    site origins, and their responses, errors included, are never stored by any cache.
+    """
+
+    def __init__(self, app: ASGIApp, consent_origins: list[str]) -> None:
+        self.app = app
+        self.data = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_methods=["GET", "HEAD"],
+            expose_headers=["Link", "Retry-After"],
+            max_age=86400,
+        )
+        self.consent = CORSMiddleware(
+            app,
+            allow_origins=consent_origins,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Content-Type", "Idempotency-Key"],
+            expose_headers=["Location", "Retry-After"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        consent = _is_consent_path(scope["path"])
+        cors = self.consent if consent else self.data
+        if consent:
+            send = _with_header(send, "Cache-Control", "no-store")
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in Headers(scope=scope):
+            send = _refusal_as_problem(send)
+        await cors(scope, receive, send)
+
+
+def _with_header(send: Send, name: str, value: str) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message)[name] = value
+        await send(message)
+
+    return sending
+
+
+def _refusal_as_problem(send: Send) -> Send:
+    """Starlette refuses a CORS preflight with a plain-text 400; answer a problem instead."""
+    start: Message | None = None
+
+    async def sending(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start" and message["status"] == 400:
+            start = message
+            return
+        if start is not None and message["type"] == "http.response.body":
+            reason = message.get("body", b"").decode() or "Disallowed CORS request"
+            problem = problem_response(400, f"CORS preflight refused: {reason}.")
+            headers = MutableHeaders(scope=start)
+            for name in ("content-type", "content-length"):
+                headers[name] = problem.headers[name]
+            await send(start)
+            await send({"type": "http.response.body", "body": problem.body})
+            return
+        await send(message)
+
+    return sending
+
+
+def _is_consent_path(path: str) -> bool:
+    return path == "/consent" or path.startswith("/consent/")

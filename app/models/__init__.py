@@ -2,6 +2,7 @@
 
 from app.models.author import Author, AuthorPublic
 from app.models.common import ListMeta, Page, Problem, ValidationIssue
+from app.models.consent import Consent, ConsentState, IdempotencyKey
 from app.models.dataset import DatasetState
 from app.models.publication import (
     AuthorRef,
@@ -16,7 +17,10 @@ __all__ = [
     "Author",
     "AuthorPublic",
     "AuthorRef",
+    "Consent",
+    "ConsentState",
     "DatasetState",
+    "IdempotencyKey",
     "ListMeta",
     "Page",
     "Problem",

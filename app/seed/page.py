@@ -128,9 +128,12 @@ def parse_policy(lines: list[str]) -> dict[str, Any]:
             }
         )
     texts = {"banner": banner, "settings_intro": intro, "categories": categories}
-    # The version is derived from the texts, so that changing any of them makes a new version.
-    digest = hashlib.sha256(json.dumps(texts, sort_keys=True).encode()).hexdigest()[:12]
-    return {"version": digest, **texts}
+    return {"version": policy_version(texts), **texts}
+
+
+def policy_version(texts: dict[str, Any]) -> str:
+    """Derived from the texts, so that changing any of them makes a new version."""
+    return hashlib.sha256(json.dumps(texts, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def parse_page(text: str) -> ParsedPage:
