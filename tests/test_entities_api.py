@@ -6,12 +6,28 @@ has one publication. Venues: 1 ICML (publications 2, 7), 2 ICLR (4, 8, 9), 3 the
 workshop proposals (5). Every dated publication is dated 2025-12-31.
 """
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
 
-PROBLEM_TYPE = "application/problem+json"
+from tests.support import (
+    BANNER,
+    FOREIGN_CURSOR,
+    ICLR,
+    ICML,
+    MALFORMED_CURSOR,
+    POSTER,
+    WORKSHOP,
+    assert_offset_page,
+    assert_offset_with_cursor_is_422,
+    assert_problem,
+    chunks,
+    cursor_problem,
+    get_json,
+    ids,
+    next_link,
+    not_found,
+    unprocessable,
+)
 
 HONG_HUANG = {"id": 1, "name": "Hong Huang", "publication_count": 1}
 DECHENG_WU = {"id": 2, "name": "Decheng Wu", "publication_count": 1}
@@ -43,73 +59,15 @@ AUTHOR_IDS_BY_NAME = [10, 2, 4, 1, 7, 6, 11, 8, 3, 9, 5]
 # Every author has one publication: ties broken by id.
 AUTHOR_IDS_BY_COUNT = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
 
-ICML = {"id": 1, "name": "International Conference on Machine Learning", "publication_count": 2}
-ICLR = {
-    "id": 2,
-    "name": "International Conference on Learning Representations",
-    "publication_count": 3,
-}
-WORKSHOP = {
-    "id": 3,
-    "name": "Workshop Proposals @ International Conference on Learning Representations",
-    "publication_count": 1,
-}
-
-BANNER = {
-    "id": 10,
-    "title": "Bridging the Expertise Gap: Knowledge Transfer Mechanisms for AI Regulation",
-    "abstract": None,
-    "published_on": None,
-    "year": None,
-    "venue": None,
-    "status": None,
-    "authors": [{"id": 11, "name": "Moritz von Knebel", "position": 1}],
-}
-
-POSTER = "Accept (Poster)"
-MALFORMED_CURSOR = "malformed or altered cursor: pass meta.next_cursor unchanged"
-FOREIGN_CURSOR = "cursor belongs to another query: keep the same filters and sort"
+ICML_VENUE = {"id": 1, "name": ICML, "publication_count": 2}
+ICLR_VENUE = {"id": 2, "name": ICLR, "publication_count": 3}
+WORKSHOP_VENUE = {"id": 3, "name": WORKSHOP, "publication_count": 1}
+# The default order and both sorts: by name "...learning representations" < "...machine
+# learning" < "workshop ...", by publication count ICLR (3) > ICML (2) > the workshop (1).
+VENUES_SORTED = [ICLR_VENUE, ICML_VENUE, WORKSHOP_VENUE]
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def ids(body: dict) -> list[int]:
-    return [item["id"] for item in body["results"]]
-
-
-def get_json(client: TestClient, path: str, params=None) -> dict:
-    response = client.get(path, params=params)
-    assert response.status_code == 200, response.text[:300]
-    assert response.headers["content-type"] == "application/json"
-    return response.json()
-
-
-def unprocessable(loc: list, msg: str, detail: str) -> dict:
-    return {
-        "type": "about:blank",
-        "title": "Unprocessable Content",
-        "status": 422,
-        "detail": detail,
-        "errors": [{"loc": loc, "msg": msg}],
-    }
-
-
-def not_found(detail: str) -> dict:
-    return {"type": "about:blank", "title": "Not Found", "status": 404, "detail": detail}
-
-
-def assert_problem(response, status: int, body: dict) -> None:
-    assert response.status_code == status, response.text[:300]
-    assert response.headers["content-type"] == PROBLEM_TYPE
-    assert response.json() == body
-
-
-def chunks(items: list, size: int) -> list[list]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-LINK = re.compile(r'<(?P<url>[^>]+)>; rel="next"')
 
 
 def walk_links(client: TestClient, path: str, params: list) -> list[list[dict]]:
@@ -127,44 +85,33 @@ def walk_links(client: TestClient, path: str, params: list) -> list[list[dict]]:
         pages.append(body["results"])
         assert len(pages) <= 20, "cursor walk does not end"
         cursor = body["meta"]["next_cursor"]
+        url = next_link(response)
         if cursor is None:
-            assert "link" not in response.headers
+            assert url is None
             return pages
-        match = LINK.fullmatch(response.headers["link"])
-        assert match is not None, response.headers["link"]
-        assert match["url"].startswith(f"http://testserver{path}?")
-        assert match["url"].endswith(f"&cursor={cursor}")
-        response = client.get(match["url"])
+        assert url is not None
+        assert url.startswith(f"http://testserver{path}?")
+        assert url.endswith(f"&cursor={cursor}")
+        response = client.get(url)
 
 
 # --- /venues ---------------------------------------------------------------------------------
 
 
-def test_venues_list(client):
-    # By name: "...learning representations" < "...machine learning" < "workshop ...".
-    assert get_json(client, "/venues") == {
-        "results": [ICLR, ICML, WORKSHOP],
-        "meta": {"total": 3, "limit": 25, "offset": 0, "next_cursor": None},
-    }
-
-
-def test_venues_sorted_by_name(client):
-    assert get_json(client, "/venues", {"sort": "name"}) == {
-        "results": [ICLR, ICML, WORKSHOP],
-        "meta": {"total": 3, "limit": 25, "offset": 0, "next_cursor": None},
-    }
-
-
-def test_venues_sorted_by_publication_count(client):
-    assert get_json(client, "/venues", {"sort": "-publication_count"}) == {
-        "results": [ICLR, ICML, WORKSHOP],
+@pytest.mark.parametrize(
+    "params",
+    [None, {"sort": "name"}, {"sort": "-publication_count"}],
+    ids=["default", "name", "-publication_count"],
+)
+def test_venues_list(client, params):
+    assert get_json(client, "/venues", params) == {
+        "results": VENUES_SORTED,
         "meta": {"total": 3, "limit": 25, "offset": 0, "next_cursor": None},
     }
 
 
 @pytest.mark.parametrize(
-    ("sort", "expected"),
-    [("name", [ICLR, ICML, WORKSHOP]), ("-publication_count", [ICLR, ICML, WORKSHOP])],
+    ("sort", "expected"), [("name", VENUES_SORTED), ("-publication_count", VENUES_SORTED)]
 )
 def test_venues_cursor_walk(client, sort, expected):
     pages = walk_links(client, "/venues", [("sort", sort), ("limit", 1)])
@@ -173,7 +120,7 @@ def test_venues_cursor_walk(client, sort, expected):
 
 def test_venue_offset_page(client):
     assert get_json(client, "/venues", {"limit": 2, "offset": 2}) == {
-        "results": [WORKSHOP],
+        "results": [WORKSHOP_VENUE],
         "meta": {"total": 3, "limit": 2, "offset": 2, "next_cursor": None},
     }
 
@@ -249,14 +196,9 @@ def test_authors_cursor_pages(client):
     [(0, [10, 2, 4, 1], True), (4, [7, 6, 11, 8], True), (8, [3, 9, 5], False), (11, [], False)],
 )
 def test_authors_offset_pages(client, offset, expected, more):
-    response = client.get("/authors", params={"limit": 4, "offset": offset})
-    assert response.status_code == 200
-    body = response.json()
-    assert ids(body) == expected
-    cursor = body["meta"]["next_cursor"]
-    assert body["meta"] == {"total": 11, "limit": 4, "offset": offset, "next_cursor": cursor}
-    assert (cursor is not None) is more
-    assert ("link" in response.headers) is more
+    assert_offset_page(
+        client, "/authors", limit=4, offset=offset, total=11, expected=expected, more=more
+    )
 
 
 @pytest.mark.parametrize("path", ["/authors", "/venues"])
@@ -310,7 +252,7 @@ def test_entity_cursor_of_another_query_is_422(client, issued_for, used_for):
     assert_problem(
         client.get(path, params={"sort": sort, "limit": 1, "cursor": cursor}),
         422,
-        unprocessable(["query", "cursor"], FOREIGN_CURSOR, f"cursor: {FOREIGN_CURSOR}"),
+        cursor_problem(FOREIGN_CURSOR),
     )
 
 
@@ -321,18 +263,12 @@ def test_entity_altered_cursor_is_422(client):
         assert_problem(
             client.get("/authors", params={"limit": 1, "cursor": bad}),
             422,
-            unprocessable(["query", "cursor"], MALFORMED_CURSOR, f"cursor: {MALFORMED_CURSOR}"),
+            cursor_problem(MALFORMED_CURSOR),
         )
 
 
 def test_entity_offset_with_cursor_is_422(client):
-    cursor = get_json(client, "/venues", {"limit": 1})["meta"]["next_cursor"]
-    msg = "offset and cursor cannot be used together"
-    assert_problem(
-        client.get("/venues", params={"limit": 1, "offset": 1, "cursor": cursor}),
-        422,
-        unprocessable(["query", "offset"], msg, f"offset: {msg}"),
-    )
+    assert_offset_with_cursor_is_422(client, "/venues", limit=1)
 
 
 # --- one author, one venue -------------------------------------------------------------------
@@ -345,7 +281,9 @@ def test_get_author(client, author):
     assert get_json(client, f"/authors/{author['id']}") == author
 
 
-@pytest.mark.parametrize("venue", [ICML, ICLR, WORKSHOP], ids=lambda v: str(v["id"]))
+@pytest.mark.parametrize(
+    "venue", [ICML_VENUE, ICLR_VENUE, WORKSHOP_VENUE], ids=lambda v: str(v["id"])
+)
 def test_get_venue(client, venue):
     assert get_json(client, f"/venues/{venue['id']}") == venue
 
@@ -502,5 +440,5 @@ def test_entity_publications_cursor_of_another_query_is_422(client, issued_for, 
     assert_problem(
         client.get(f"{used_for}{separator}limit=1&cursor={cursor}"),
         422,
-        unprocessable(["query", "cursor"], FOREIGN_CURSOR, f"cursor: {FOREIGN_CURSOR}"),
+        cursor_problem(FOREIGN_CURSOR),
     )

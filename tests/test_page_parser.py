@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from app.core.config import PROJECT_ROOT
 from app.seed.page import (
     PageFormatError,
     parse_page,
@@ -16,25 +15,19 @@ from app.seed.page import (
     write_seed,
 )
 from app.seed.records import json_schema
+from tests.support import (
+    BANNER_AUTHOR,
+    BANNER_TITLE,
+    ICLR,
+    ICML,
+    SEED_DIR,
+    SPATIAL_TITLE,
+    TEQUILA_AUTHORS,
+    TEQUILA_TITLE,
+    WORKSHOP,
+)
 
-SEED_DIR = PROJECT_ROOT / "seed_data"
 PAGE = SEED_DIR / "publications-page.txt"
-
-TEQUILA_AUTHORS = [
-    "Hong Huang",
-    "Decheng Wu",
-    "Rui Cen",
-    "Guanghua Yu",
-    "Zonghang Li",
-    "Kai Liu",
-    "Jianchen Zhu",
-    "Peng Chen",
-    "Xue Liu",
-    "Dapeng Wu",
-]
-ICML = "International Conference on Machine Learning"
-ICLR = "International Conference on Learning Representations"
-WORKSHOP = "Workshop Proposals @ International Conference on Learning Representations"
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +63,16 @@ def test_checked_in_publications_equal_a_fresh_parse(publications):
 
 def test_ten_publications_in_page_order(publications):
     assert [p["title"] for p in publications] == [
-        "Spatial pattern regression for meteorological fields interpolation",
+        SPATIAL_TITLE,
         None,
         None,
-        "Tequila: Deadzone-free Ternary Quantization for Large Language Models",
+        TEQUILA_TITLE,
         None,
         None,
         None,
         None,
         None,
-        "Bridging the Expertise Gap: Knowledge Transfer Mechanisms for AI Regulation",
+        BANNER_TITLE,
     ]
     assert [(p["abstract"] or "")[:30] for p in publications] == [
         "In multiple sclerosis, differe",
@@ -97,7 +90,7 @@ def test_ten_publications_in_page_order(publications):
 
 def test_first_card_drops_the_abstract_label_and_the_expander(publications):
     first = publications[0]
-    assert first["title"] == "Spatial pattern regression for meteorological fields interpolation"
+    assert first["title"] == SPATIAL_TITLE
     assert first["abstract"].startswith("In multiple sclerosis, different types of lesions")
     # The expander sat inside "diseas… (see more)e progression".
     assert "clinical disability and disease progression. Ultra-high field" in first["abstract"]
@@ -121,7 +114,7 @@ def test_abstracts_cut_short_by_the_source_are_kept_as_they_are(publications):
 
 def test_tequila_has_its_ten_authors_in_byline_order(publications):
     assert publications[3] == {
-        "title": "Tequila: Deadzone-free Ternary Quantization for Large Language Models",
+        "title": TEQUILA_TITLE,
         "abstract": publications[3]["abstract"],
         "published_on": "2025-12-31",
         "venue": ICLR,
@@ -151,12 +144,12 @@ def test_venue_and_status_are_split_on_every_venue_line(publications):
 
 def test_the_banner_publication_comes_last(publications):
     assert publications[-1] == {
-        "title": "Bridging the Expertise Gap: Knowledge Transfer Mechanisms for AI Regulation",
+        "title": BANNER_TITLE,
         "abstract": None,
         "published_on": None,
         "venue": None,
         "status": None,
-        "authors": ["Moritz von Knebel"],
+        "authors": [BANNER_AUTHOR],
     }
 
 
@@ -298,6 +291,13 @@ def page(*cards: str) -> str:
     return "\n".join([*HEADER, *cards]) + "\n"
 
 
+def format_error(text: str) -> str:
+    """The message of the PageFormatError that parsing `text` raises."""
+    with pytest.raises(PageFormatError) as caught:
+        parse_page(text)
+    return str(caught.value)
+
+
 def test_minimal_page_parses():
     parsed = parse_page(
         page(
@@ -382,28 +382,22 @@ def test_minimal_page_parses():
     ],
 )
 def test_malformed_cards_name_the_line(cards, message):
-    with pytest.raises(PageFormatError) as caught:
-        parse_page(page(*cards))
-    assert str(caught.value) == message
+    assert format_error(page(*cards)) == message
 
 
 def test_page_without_publications_heading():
-    with pytest.raises(PageFormatError) as caught:
-        parse_page("Setting cookies\nChoose.\n")
-    assert str(caught.value) == "line 1: no 'Publications' heading"
+    assert format_error("Setting cookies\nChoose.\n") == "line 1: no 'Publications' heading"
 
 
 def test_page_without_cookie_settings():
-    with pytest.raises(PageFormatError) as caught:
-        parse_page("A banner\nPublications\nAbs… (see more)tract\n")
-    assert str(caught.value) == "line 1: no 'Setting cookies' section"
+    text = "A banner\nPublications\nAbs… (see more)tract\n"
+    assert format_error(text) == "line 1: no 'Setting cookies' section"
 
 
 def test_cookie_categories_must_pair_up():
     text = "\n".join(["Banner", "Setting cookies", "Choose.", "Odd one out", "Publications", ""])
-    with pytest.raises(PageFormatError) as caught:
-        parse_page(text + "Abs… (see more)tract\n")
-    assert str(caught.value) == "line 4: cookie categories come as name/description pairs"
+    message = "line 4: cookie categories come as name/description pairs"
+    assert format_error(text + "Abs… (see more)tract\n") == message
 
 
 def test_write_seed_into_the_page_directory_keeps_the_page(tmp_path):

@@ -9,7 +9,6 @@ Expertise Gap ...") have a title. Venues, by first appearance: 1 ICML (2, 7, "Ac
 """
 
 import json
-import re
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,8 +17,30 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.seed import loader
-
-PROBLEM_TYPE = "application/problem+json"
+from tests.support import (
+    BANNER,
+    BANNER_TITLE,
+    FOREIGN_CURSOR,
+    ICLR_REF,
+    ICML_REF,
+    MALFORMED_CURSOR,
+    POSTER,
+    PROBLEM_TYPE,
+    SPATIAL_TITLE,
+    TEQUILA,
+    TEQUILA_TITLE,
+    WORKSHOP_REF,
+    assert_offset_page,
+    assert_offset_with_cursor_is_422,
+    assert_problem,
+    chunks,
+    cursor_problem,
+    get_json,
+    ids,
+    next_link,
+    not_found,
+    unprocessable,
+)
 
 DATED = [2, 4, 5, 7, 8, 9]
 UNDATED = [1, 3, 6, 10]
@@ -27,108 +48,8 @@ DEFAULT_ORDER = [2, 4, 5, 7, 8, 9, 1, 3, 6, 10]
 TITLE_ORDER = [10, 1, 4, 2, 3, 5, 6, 7, 8, 9]
 REVERSE_TITLE_ORDER = [4, 1, 10, 2, 3, 5, 6, 7, 8, 9]
 
-ICML = {"id": 1, "name": "International Conference on Machine Learning"}
-ICLR = {"id": 2, "name": "International Conference on Learning Representations"}
-WORKSHOP = {
-    "id": 3,
-    "name": "Workshop Proposals @ International Conference on Learning Representations",
-}
-
-TEQUILA_ABSTRACT = (
-    "Quantization techniques are essential for the deployment of Large Language Models "
-    "(LLMs) on edge devices. However, prevailing methods often rely on mixed-precision "
-    "multiplication that lacks efficient hardware support, making it not feasible. "
-    "Ternary weight quantization addresses this by constraining weights to {-1, 0, 1}, "
-    "replacing expensive multiplications with hardware-efficient additions. However, "
-    "such aggressive compression leads to significant accuracy degradation, even after "
-    "costly quantization-aware training with massive data. We identify the core issue as "
-    "_**deadzone trapping**: a large number of weights are trapped at the deadzone "
-    "boundary._ This occurs because these weights receive only noisy, less informative "
-    "gradients, preventing stable escape from the deadzone and severely impeding model "
-    "capacity and optimization. To address this issue, we propose **Tequila**, a "
-    "trapping-free quantization optimization method that reactivates deadzone-trapped "
-    "weights by repurposing them as dynamic biases. This allows the repurposed weights "
-    "to provide a continuous signal in the forward pass and, critically, receive direct, "
-    "meaningful gradient signals during backpropagation, thereby enhancing model "
-    "capacity and optimization with nearly _zero_ inference overhead. Extensive "
-    "evaluations demonstrate that Tequila outperforms state-of-the-art (SOTA) ternary "
-    "quantization methods across five benchmarks. Specifically, on the ARC benchmark, it "
-    "achieves"
-)
-
-TEQUILA = {
-    "id": 4,
-    "title": "Tequila: Deadzone-free Ternary Quantization for Large Language Models",
-    "abstract": TEQUILA_ABSTRACT,
-    "published_on": "2025-12-31",
-    "year": 2025,
-    "venue": {"id": 2, "name": "International Conference on Learning Representations"},
-    "status": "Accept (Poster)",
-    "authors": [
-        {"id": 1, "name": "Hong Huang", "position": 1},
-        {"id": 2, "name": "Decheng Wu", "position": 2},
-        {"id": 3, "name": "Rui Cen", "position": 3},
-        {"id": 4, "name": "Guanghua Yu", "position": 4},
-        {"id": 5, "name": "Zonghang Li", "position": 5},
-        {"id": 6, "name": "Kai Liu", "position": 6},
-        {"id": 7, "name": "Jianchen Zhu", "position": 7},
-        {"id": 8, "name": "Peng Chen", "position": 8},
-        {"id": 9, "name": "Xue Liu", "position": 9},
-        {"id": 10, "name": "Dapeng Wu", "position": 10},
-    ],
-}
-
-BANNER = {
-    "id": 10,
-    "title": "Bridging the Expertise Gap: Knowledge Transfer Mechanisms for AI Regulation",
-    "abstract": None,
-    "published_on": None,
-    "year": None,
-    "venue": None,
-    "status": None,
-    "authors": [{"id": 11, "name": "Moritz von Knebel", "position": 1}],
-}
-
-MALFORMED_CURSOR = "malformed or altered cursor: pass meta.next_cursor unchanged"
-FOREIGN_CURSOR = "cursor belongs to another query: keep the same filters and sort"
-
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def ids(body: dict) -> list[int]:
-    return [publication["id"] for publication in body["results"]]
-
-
-def get_json(client: TestClient, path: str, params=None) -> dict:
-    response = client.get(path, params=params)
-    assert response.status_code == 200, response.text[:300]
-    assert response.headers["content-type"] == "application/json"
-    return response.json()
-
-
-def unprocessable(loc: list, msg: str, detail: str) -> dict:
-    return {
-        "type": "about:blank",
-        "title": "Unprocessable Content",
-        "status": 422,
-        "detail": detail,
-        "errors": [{"loc": loc, "msg": msg}],
-    }
-
-
-def cursor_problem(msg: str) -> dict:
-    return unprocessable(["query", "cursor"], msg, f"cursor: {msg}")
-
-
-def assert_problem(response, status: int, body: dict) -> None:
-    assert response.status_code == status, response.text[:300]
-    assert response.headers["content-type"] == PROBLEM_TYPE
-    assert response.json() == body
-
-
-def chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def walk_cursors(client: TestClient, path: str, params: list) -> list[list[int]]:
@@ -146,18 +67,6 @@ def walk_cursors(client: TestClient, path: str, params: list) -> list[list[int]]
         body = get_json(client, path, [*params, ("cursor", cursor)])
         assert body["meta"]["total"] == total
         assert body["meta"]["offset"] is None
-
-
-LINK = re.compile(r'<(?P<url>[^>]+)>; rel="next"')
-
-
-def next_link(response) -> str | None:
-    header = response.headers.get("link")
-    if header is None:
-        return None
-    match = LINK.fullmatch(header)
-    assert match is not None, header
-    return match["url"]
 
 
 # --- sorting ---------------------------------------------------------------------------------
@@ -259,8 +168,6 @@ def test_date_filters_on_distinct_dates(ordering_client, params, expected):
 
 
 # --- filters ---------------------------------------------------------------------------------
-
-POSTER = "Accept (Poster)"
 
 
 @pytest.mark.parametrize(
@@ -389,18 +296,20 @@ def test_unknown_parameter_is_422(client):
 
 
 @pytest.mark.parametrize(
-    ("value", "msg"),
+    ("name", "value", "msg"),
     [
-        ("0", "Input should be greater than or equal to 1"),
-        ("201", "Input should be less than or equal to 200"),
-        ("abc", "Input should be a valid integer, unable to parse string as an integer"),
+        ("limit", "0", "Input should be greater than or equal to 1"),
+        ("limit", "201", "Input should be less than or equal to 200"),
+        ("limit", "abc", "Input should be a valid integer, unable to parse string as an integer"),
+        ("offset", "10001", "Input should be less than or equal to 10000"),
+        ("offset", "-1", "Input should be greater than or equal to 0"),
     ],
 )
-def test_limit_out_of_bounds_is_422(client, value, msg):
+def test_page_bounds_are_422(client, name, value, msg):
     assert_problem(
-        client.get("/publications", params={"limit": value}),
+        client.get("/publications", params={name: value}),
         422,
-        unprocessable(["query", "limit"], msg, f"limit: {msg}"),
+        unprocessable(["query", name], msg, f"{name}: {msg}"),
     )
 
 
@@ -408,21 +317,6 @@ def test_limit_200_is_allowed(client):
     body = get_json(client, "/publications", {"limit": 200})
     assert ids(body) == DEFAULT_ORDER
     assert body["meta"] == {"total": 10, "limit": 200, "offset": 0, "next_cursor": None}
-
-
-@pytest.mark.parametrize(
-    ("value", "msg"),
-    [
-        ("10001", "Input should be less than or equal to 10000"),
-        ("-1", "Input should be greater than or equal to 0"),
-    ],
-)
-def test_offset_out_of_bounds_is_422(client, value, msg):
-    assert_problem(
-        client.get("/publications", params={"offset": value}),
-        422,
-        unprocessable(["query", "offset"], msg, f"offset: {msg}"),
-    )
 
 
 def test_offset_10000_is_allowed(client):
@@ -446,14 +340,9 @@ def test_offset_10000_is_allowed(client):
     ],
 )
 def test_offset_pages(client, offset, expected, more):
-    response = client.get("/publications", params={"limit": 3, "offset": offset})
-    assert response.status_code == 200
-    body = response.json()
-    assert ids(body) == expected
-    cursor = body["meta"]["next_cursor"]
-    assert body["meta"] == {"total": 10, "limit": 3, "offset": offset, "next_cursor": cursor}
-    assert (cursor is not None) is more
-    assert ("link" in response.headers) is more
+    assert_offset_page(
+        client, "/publications", limit=3, offset=offset, total=10, expected=expected, more=more
+    )
 
 
 @pytest.mark.parametrize(
@@ -581,13 +470,7 @@ def test_no_link_header_on_the_last_page(client):
 
 
 def test_offset_with_cursor_is_422(client):
-    cursor = get_json(client, "/publications", {"limit": 3})["meta"]["next_cursor"]
-    msg = "offset and cursor cannot be used together"
-    assert_problem(
-        client.get("/publications", params={"limit": 3, "offset": 3, "cursor": cursor}),
-        422,
-        unprocessable(["query", "offset"], msg, f"offset: {msg}"),
-    )
+    assert_offset_with_cursor_is_422(client, "/publications", limit=3)
 
 
 @pytest.mark.parametrize(
@@ -606,7 +489,7 @@ def test_empty_cursor_is_422(client):
     assert_problem(
         client.get("/publications", params={"cursor": ""}),
         422,
-        unprocessable(["query", "cursor"], msg, f"cursor: {msg}"),
+        cursor_problem(msg),
     )
 
 
@@ -679,20 +562,20 @@ def test_seed_fields_of_every_publication(client):
     assert summary == [
         (10, None, None, None, None, 1),
         (1, None, None, None, None, 0),
-        (4, "2025-12-31", 2025, ICLR, "Accept (Poster)", 10),
-        (2, "2025-12-31", 2025, ICML, "Accept (regular)", 0),
+        (4, "2025-12-31", 2025, ICLR_REF, "Accept (Poster)", 10),
+        (2, "2025-12-31", 2025, ICML_REF, "Accept (regular)", 0),
         (3, None, None, None, None, 0),
-        (5, "2025-12-31", 2025, WORKSHOP, "published", 0),
+        (5, "2025-12-31", 2025, WORKSHOP_REF, "published", 0),
         (6, None, None, None, None, 0),
-        (7, "2025-12-31", 2025, ICML, "Accept (regular)", 0),
-        (8, "2025-12-31", 2025, ICLR, "Accept (Poster)", 0),
-        (9, "2025-12-31", 2025, ICLR, "Accept (Poster)", 0),
+        (7, "2025-12-31", 2025, ICML_REF, "Accept (regular)", 0),
+        (8, "2025-12-31", 2025, ICLR_REF, "Accept (Poster)", 0),
+        (9, "2025-12-31", 2025, ICLR_REF, "Accept (Poster)", 0),
     ]
     titles = [p["title"] for p in results]
     assert titles == [
-        "Bridging the Expertise Gap: Knowledge Transfer Mechanisms for AI Regulation",
-        "Spatial pattern regression for meteorological fields interpolation",
-        "Tequila: Deadzone-free Ternary Quantization for Large Language Models",
+        BANNER_TITLE,
+        SPATIAL_TITLE,
+        TEQUILA_TITLE,
         *[None] * 7,
     ]
 
@@ -701,12 +584,7 @@ def test_missing_publication_is_404(client):
     assert_problem(
         client.get("/publications/999"),
         404,
-        {
-            "type": "about:blank",
-            "title": "Not Found",
-            "status": 404,
-            "detail": "No publication with id 999.",
-        },
+        not_found("No publication with id 999."),
     )
 
 

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import Engine, MetaData, select
 from tqdm import tqdm
 
-from app.core.config import PROJECT_ROOT
 from app.core.db import make_engine
 from app.core.migrations import upgrade
 from app.models.tables import AUTHOR, DATASET_STATE, PUBLICATION, PUBLICATION_AUTHOR, VENUE
@@ -21,27 +20,14 @@ from app.seed import loader
 from app.seed.loader import LoadReport, SeedError
 from app.seed.records import SeedPublication
 from tests.conftest import Database, PostgresDatabases
+from tests.support import BANNER_AUTHOR, ICLR, ICML, SEED_DIR, TEQUILA_AUTHORS, WORKSHOP
 
-SEED_DIR = PROJECT_ROOT / "seed_data"
 SEED_FILE = SEED_DIR / "publications.json"
 SEED_RECORDS: list[dict[str, Any]] = json.loads(SEED_FILE.read_text(encoding="utf-8"))
 
-ICML = "International Conference on Machine Learning"
-ICLR = "International Conference on Learning Representations"
-WORKSHOP = "Workshop Proposals @ International Conference on Learning Representations"
-TEQUILA_AUTHORS = [
-    "Hong Huang",
-    "Decheng Wu",
-    "Rui Cen",
-    "Guanghua Yu",
-    "Zonghang Li",
-    "Kai Liu",
-    "Jianchen Zhu",
-    "Peng Chen",
-    "Xue Liu",
-    "Dapeng Wu",
-]
 DAY = dt.date(2025, 12, 31)
+# Tequila (publication 4) names authors 1..10 in order; the banner publication (10), author 11.
+SEED_BYLINES = [*((4, position, position) for position in range(1, 11)), (10, 1, 11)]
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -75,6 +61,21 @@ def rows(engine: Engine, *columns: Any) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
         query = select(*columns).order_by(*table.primary_key.columns)
         return [tuple(row) for row in conn.execute(query)]
+
+
+def bylines(engine: Engine) -> list[tuple[Any, ...]]:
+    """(publication id, position, author id) of every byline entry."""
+    byline = PUBLICATION_AUTHOR.c
+    return rows(engine, byline.publication_id, byline.position, byline.author_id)
+
+
+def refused(engine: Engine, paths: list[Path]) -> SeedError:
+    """The SeedError that loading `paths` raises, once checked that the load wrote nothing."""
+    before = dump(engine)
+    with pytest.raises(SeedError) as caught:
+        loader.load(engine, paths)
+    assert dump(engine) == before
+    return caught.value
 
 
 def derived_key(record: dict[str, Any]) -> str:
@@ -142,16 +143,11 @@ def test_load_seed_gives_exact_venues_in_first_appearance_order(engine):
 
 def test_load_seed_gives_exact_authors_and_bylines(engine):
     loader.load(engine, [SEED_DIR])
-    names = [*TEQUILA_AUTHORS, "Moritz von Knebel"]
+    names = [*TEQUILA_AUTHORS, BANNER_AUTHOR]
     assert rows(
         engine, AUTHOR.c.id, AUTHOR.c.name, AUTHOR.c.sort_name, AUTHOR.c.publication_count
     ) == [(i, name, name.lower(), 1) for i, name in enumerate(names, start=1)]
-    assert rows(
-        engine,
-        PUBLICATION_AUTHOR.c.publication_id,
-        PUBLICATION_AUTHOR.c.position,
-        PUBLICATION_AUTHOR.c.author_id,
-    ) == [*((4, position, position) for position in range(1, 11)), (10, 1, 11)]
+    assert bylines(engine) == SEED_BYLINES
 
 
 def test_load_seed_gives_exact_publications(engine):
@@ -221,7 +217,10 @@ def test_table_counts_after_loading_the_seed(engine):
     assert counts == {
         "alembic_version": 1,
         "author": 11,
+        "consent": 0,
+        "consent_state": 0,
         "dataset_state": 1,
+        "idempotency_key": 0,
         "publication": 10,
         "publication_author": 11,
         "venue": 3,
@@ -312,12 +311,7 @@ def test_changed_venue_updates_in_place_and_recounts_venues(seeded, tmp_path):
         (10, None, None),
     ]
     # The byline of the updated publication is rewritten unchanged.
-    assert rows(
-        seeded,
-        PUBLICATION_AUTHOR.c.publication_id,
-        PUBLICATION_AUTHOR.c.position,
-        PUBLICATION_AUTHOR.c.author_id,
-    ) == [*((4, position, position) for position in range(1, 11)), (10, 1, 11)]
+    assert bylines(seeded) == SEED_BYLINES
 
 
 def test_changed_authors_of_an_unkeyed_record_make_a_new_publication(seeded, tmp_path):
@@ -369,12 +363,7 @@ def test_records_with_a_key_are_matched_on_the_key(engine, tmp_path):
         (2, "beta", "Alpha", None),
         (3, derived_key(first[2]), "Gamma", None),
     ]
-    assert rows(
-        engine,
-        PUBLICATION_AUTHOR.c.publication_id,
-        PUBLICATION_AUTHOR.c.position,
-        PUBLICATION_AUTHOR.c.author_id,
-    ) == [(1, 1, 4), (2, 1, 2), (2, 2, 5), (3, 1, 3)]
+    assert bylines(engine) == [(1, 1, 4), (2, 1, 2), (2, 2, 5), (3, 1, 3)]
     # New authors get ids in order of first appearance: Dee (alpha) before Bob (beta).
     assert rows(engine, AUTHOR.c.id, AUTHOR.c.name, AUTHOR.c.publication_count) == [
         (1, "Ann", 0),
@@ -472,19 +461,15 @@ def bad_line_cases() -> list[Any]:
 
 @pytest.mark.parametrize(("bad_line", "message"), bad_line_cases())
 def test_bad_record_in_second_file_rolls_everything_back(seeded, tmp_path, bad_line, message):
-    before = dump(seeded)
     a = write_jsonl(tmp_path / "a.jsonl", GOOD_A)
     b = tmp_path / "b.jsonl"
     good_b = [json.dumps({"title": f"New paper B{i}", "authors": [f"Writer B{i}"]}) for i in (1, 2)]
     b.write_text("\n".join([*good_b, bad_line, good_b[0].replace("B1", "B4")]) + "\n")
 
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [a, b])
-
     # Nothing written: the records of a.jsonl went in before the failure and were rolled back.
-    assert dump(seeded) == before
-    assert str(caught.value) == f"{b}, line 3{message.format(b=b)}"
-    assert (caught.value.path, caught.value.where) == (b, "line 3")
+    error = refused(seeded, [a, b])
+    assert str(error) == f"{b}, line 3{message.format(b=b)}"
+    assert (error.path, error.where) == (b, "line 3")
 
     # The failed load left nothing behind on the connection: the next load works.
     report = loader.load(seeded, [a])
@@ -492,7 +477,6 @@ def test_bad_record_in_second_file_rolls_everything_back(seeded, tmp_path, bad_l
 
 
 def test_bad_record_after_full_batches_rolls_everything_back(seeded, tmp_path):
-    before = dump(seeded)
     count = 2 * loader.BATCH_SIZE + 100
     records: list[Any] = [
         {"title": f"Bulk paper {i}", "authors": ["Bulk Writer"]} for i in range(count)
@@ -500,18 +484,13 @@ def test_bad_record_after_full_batches_rolls_everything_back(seeded, tmp_path):
     records.append({"title": "Bad", "published_on": "2025-02-30"})
     big = write_jsonl(tmp_path / "big.jsonl", records)
 
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [big])
-
-    assert str(caught.value) == (
+    assert str(refused(seeded, [big])) == (
         f"{big}, line {count + 1}, field 'published_on': Input should be a valid date or "
         "datetime, day value is outside expected range"
     )
-    assert dump(seeded) == before
 
 
 def test_bad_record_in_json_array_is_named_by_index(seeded, tmp_path):
-    before = dump(seeded)
     a = write_jsonl(tmp_path / "a.jsonl", GOOD_A)
     records = [
         {"title": "Array 0"},
@@ -521,108 +500,73 @@ def test_bad_record_in_json_array_is_named_by_index(seeded, tmp_path):
     ]
     b = write_json(tmp_path / "b.json", records)
 
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [a, b])
+    error = refused(seeded, [a, b])
 
-    assert str(caught.value) == (
+    assert str(error) == (
         f"{b}, record 2, field 'published_on': Input should be a valid date or datetime, "
         "month value is outside expected range of 1-12"
     )
-    assert (caught.value.path, caught.value.where, caught.value.field_name) == (
-        b,
-        "record 2",
-        "published_on",
-    )
-    assert dump(seeded) == before
+    assert (error.path, error.where, error.field_name) == (b, "record 2", "published_on")
 
 
 def test_record_in_json_array_that_is_not_an_object(seeded, tmp_path):
-    before = dump(seeded)
     b = tmp_path / "b.json"
     b.write_text('[{"title": "Array 0"}, {"title": "Array 1"}, 42]')
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [b])
-    assert str(caught.value) == f"{b}, record 2: a record must be a JSON object"
-    assert dump(seeded) == before
+    assert str(refused(seeded, [b])) == f"{b}, record 2: a record must be a JSON object"
 
 
 def test_invalid_json_in_json_array_names_the_broken_record(seeded, tmp_path):
-    before = dump(seeded)
     b = tmp_path / "b.json"
     b.write_text('[{"title": "Array 0"}, {"title": "Array 1"}, {"title" 2}]')
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [b])
-    assert dump(seeded) == before
+    error = refused(seeded, [b])
     # Records 0 and 1 are fine; the broken one is record 2.
-    assert (caught.value.path, caught.value.where, caught.value.field_name) == (
-        b,
-        "record 2",
-        None,
-    )
-    assert str(caught.value).splitlines()[0] == (
+    assert (error.path, error.where, error.field_name) == (b, "record 2", None)
+    assert str(error).splitlines()[0] == (
         f"{b}, record 2: invalid JSON: parse error: object key and value must be separated by "
         "a colon (':')"
     )
 
 
 def test_json_file_holding_an_object_is_refused(seeded, tmp_path):
-    before = dump(seeded)
     b = write_json(tmp_path / "b.json", {"title": "Not in an array"})
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [b])
-    assert (
-        str(caught.value) == f"{b}, record 0: a .json seed file must hold a JSON array of records"
+    assert str(refused(seeded, [b])) == (
+        f"{b}, record 0: a .json seed file must hold a JSON array of records"
     )
-    assert dump(seeded) == before
 
 
 def test_duplicate_key_across_two_files_names_both_places(seeded, tmp_path):
-    before = dump(seeded)
     a = write_jsonl(
         tmp_path / "a.jsonl", [{"title": "First"}, {"key": "shared", "title": "Second"}]
     )
     b = write_json(tmp_path / "b.json", [{"title": "Third"}, {"key": "shared", "title": "Another"}])
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [a, b])
-    assert str(caught.value) == (
+    assert str(refused(seeded, [a, b])) == (
         f"{b}, record 1, field 'key': duplicate key 'shared' (also at {a}, line 2)"
     )
-    assert dump(seeded) == before
 
 
 def test_duplicate_derived_key_across_two_files_names_both_places(seeded, tmp_path):
-    before = dump(seeded)
     copied = write_jsonl(tmp_path / "copy.jsonl", SEED_RECORDS)
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [SEED_DIR, copied])
-    assert str(caught.value) == (
+    assert str(refused(seeded, [SEED_DIR, copied])) == (
         f"{copied}, line 1, field 'key': duplicate key '{derived_key(SEED_RECORDS[0])}' "
         f"(also at {SEED_FILE}, record 0)"
     )
-    assert dump(seeded) == before
 
 
 def test_duplicate_key_far_apart_in_one_file(seeded, tmp_path):
-    before = dump(seeded)
     count = loader.BATCH_SIZE + 10
     records: list[Any] = [{"key": f"k{i}", "title": f"Paper {i}"} for i in range(count)]
     records.append({"key": "k3", "title": "Paper 3 again"})
     big = write_jsonl(tmp_path / "big.jsonl", records)
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [big])
-    assert str(caught.value) == (
+    assert str(refused(seeded, [big])) == (
         f"{big}, line {count + 1}, field 'key': duplicate key 'k3' (also at {big}, line 4)"
     )
-    assert dump(seeded) == before
 
 
 def test_missing_file_is_refused(seeded, tmp_path):
-    before = dump(seeded)
     missing = tmp_path / "missing.jsonl"
-    with pytest.raises(SeedError) as caught:
-        loader.load(seeded, [SEED_DIR, missing])
-    assert str(caught.value) == f"{missing}, file: no such file or directory"
-    assert dump(seeded) == before
+    assert str(refused(seeded, [SEED_DIR, missing])) == (
+        f"{missing}, file: no such file or directory"
+    )
 
 
 def test_unknown_suffix_is_refused(seeded, tmp_path):
