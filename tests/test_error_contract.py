@@ -1,27 +1,35 @@
 """The HTTP contract every route keeps, on SQLite and PostgreSQL.
 
-One parametrized test walks every GET route of the app: 200 as JSON, HEAD as GET without
+One parametrized test walks every GET route of the data API: 200 as JSON, HEAD as GET without
 the body, 405 for the other methods, 422 for an unknown query parameter, 404 and 422 for a
-missing or malformed id. Every error is an RFC 9457 problem served as
-`application/problem+json`, and the OpenAPI document says so.
+missing or malformed id. The consent routes (the one write) keep the same contract with their
+own methods, plus `Cache-Control: no-store` on every answer, errors included. Every error is an
+RFC 9457 problem served as `application/problem+json`, and the OpenAPI document says so.
 """
 
 import asyncio
 import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.core.migrations import head_revision
 from app.main import create_app
+from tests.conftest import Database
 
 JSON = "application/json"
 PROBLEM = "application/problem+json"
+# Every route answers CORS requests (data routes any origin, consent routes the site's), so
+# every answer, with or without an Origin in the request, says that it varies by Origin.
+VARY = {"vary": "Origin"}
 PROBLEM_CONTENT = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 PATH_PARAM = re.compile(r"\{(\w+)\}")
 MISSING_ID = 999999
@@ -40,23 +48,52 @@ EXPECTED_ROUTES = {
     "/venues": ENTITY_PARAMS,
     "/venues/{venue_id}": "none",
     "/venues/{venue_id}/publications": PUBLICATION_PARAMS,
+    "/consent/policy": "none",
+    "/consent/{consent_id}": "none",
+    "/consent/{consent_id}/history": "cursor, limit, offset",
     "/health": "none",
     "/ready": "none",
 }
 
-# operationId and documented error statuses of each operation.
+# operationId and documented error statuses of each operation, by path and method, in the
+# order of the OpenAPI document (the order the routes are registered in).
+WRITE_ERRORS = ["413", "415", "422", "429"]
 EXPECTED_OPERATIONS = {
-    "/publications": ("listPublications", ["422"]),
-    "/publications/{publication_id}": ("getPublication", ["404", "422"]),
-    "/authors": ("listAuthors", ["422"]),
-    "/authors/{author_id}": ("getAuthor", ["404", "422"]),
-    "/authors/{author_id}/publications": ("listAuthorPublications", ["404", "422"]),
-    "/venues": ("listVenues", ["422"]),
-    "/venues/{venue_id}": ("getVenue", ["404", "422"]),
-    "/venues/{venue_id}/publications": ("listVenuePublications", ["404", "422"]),
-    "/health": ("getHealth", ["422"]),
-    "/ready": ("getReadiness", ["422", "503"]),
+    "/publications": {"get": ("listPublications", ["422"])},
+    "/publications/{publication_id}": {"get": ("getPublication", ["404", "422"])},
+    "/authors": {"get": ("listAuthors", ["422"])},
+    "/authors/{author_id}": {"get": ("getAuthor", ["404", "422"])},
+    "/authors/{author_id}/publications": {"get": ("listAuthorPublications", ["404", "422"])},
+    "/venues": {"get": ("listVenues", ["422"])},
+    "/venues/{venue_id}": {"get": ("getVenue", ["404", "422"])},
+    "/venues/{venue_id}/publications": {"get": ("listVenuePublications", ["404", "422"])},
+    "/consent/policy": {"get": ("getConsentPolicy", ["422"])},
+    "/consent": {"post": ("createConsent", WRITE_ERRORS)},
+    "/consent/{consent_id}": {
+        "get": ("getConsent", ["404", "422"]),
+        "put": ("updateConsent", ["404", *WRITE_ERRORS]),
+    },
+    "/consent/{consent_id}/history": {"get": ("getConsentHistory", ["404", "422"])},
+    "/health": {"get": ("getHealth", ["422"])},
+    "/ready": {"get": ("getReadiness", ["422", "503"])},
 }
+# The status of each operation's success.
+SUCCESS = {"get": "200", "post": "201", "put": "200"}
+
+# The consent routes and what a 405 on each lists as allowed. HEAD is served wherever GET is
+# (HeadAsGetMiddleware), so it is allowed, and listed, wherever GET is.
+CONSENT_ALLOW = {
+    "/consent/policy": ["GET", "HEAD"],
+    "/consent": ["POST"],
+    "/consent/{consent_id}": ["GET", "PUT", "HEAD"],
+    "/consent/{consent_id}/history": ["GET", "HEAD"],
+}
+# Consent answers, errors included, are never stored by a cache.
+CONSENT_HEADERS = {"cache-control": "no-store"}
+
+
+def path_template(context: RouteContext) -> str:
+    return context.path_format or str(context.path)
 
 
 def get_routes(app: FastAPI) -> list[str]:
@@ -64,23 +101,46 @@ def get_routes(app: FastAPI) -> list[str]:
 
     FastAPI 0.165 keeps each included router as one nested entry of `app.routes` (an
     `_IncludedRouter`, not an APIRoute); `iter_route_contexts` flattens them to the routes
-    with their effective paths, as FastAPI's own OpenAPI generator does.
+    with their effective paths, as FastAPI's own OpenAPI generator does (without path
+    convertors: `{id:uuid}` is `{id}`, as in the OpenAPI document).
     """
     return [
-        str(context.path)
+        path_template(context)
         for context in iter_route_contexts(app.routes)
         if isinstance(context.original_route, APIRoute) and "GET" in (context.methods or ())
     ]
 
 
-def _routes_for_parametrize() -> list[str]:
+def route_methods(app: FastAPI) -> dict[str, list[str]]:
+    """The methods of every APIRoute, by path, in registration order."""
+    found: dict[str, list[str]] = {}
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            found.setdefault(path_template(context), []).extend(sorted(context.methods or ()))
+    return found
+
+
+def is_consent(template: str) -> bool:
+    return template == "/consent" or template.startswith("/consent/")
+
+
+def _app_for_listing() -> FastAPI:
     # Listing routes opens no connection: the engine is created lazily and never used.
     app = create_app(Settings(_env_file=None, database_url="sqlite:///never-opened.db"))
     app.state.engine.dispose()
-    return get_routes(app)
+    return app
 
 
-GET_ROUTES = _routes_for_parametrize()
+LISTING_APP = _app_for_listing()
+GET_ROUTES = get_routes(LISTING_APP)
+DATA_GET_ROUTES = [template for template in GET_ROUTES if not is_consent(template)]
+CONSENT_OPERATIONS = [
+    (template, method)
+    for template, methods in route_methods(LISTING_APP).items()
+    if is_consent(template)
+    for method in methods
+]
+CONSENT_GET_ROUTES = [template for template, method in CONSENT_OPERATIONS if method == "GET"]
 
 
 def sent_by_app(app: Any, method: str, path: str) -> tuple[int, bytes]:
@@ -137,6 +197,7 @@ def assert_problem(
     assert dict(response.headers) == {
         "content-type": PROBLEM,
         "content-length": str(len(response.content)),
+        **VARY,
         **(headers or {}),
     }
     assert response.json() == body
@@ -158,13 +219,27 @@ def test_the_contract_covers_every_get_route(client: TestClient) -> None:
     assert get_routes(client.app) == GET_ROUTES  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("template", GET_ROUTES)
+def test_the_contract_covers_every_route(client: TestClient) -> None:
+    """Every operation of the app is in the tables above: none escapes the contract."""
+    expected = {
+        path: [method.upper() for method in methods]
+        for path, methods in EXPECTED_OPERATIONS.items()
+    }
+    assert route_methods(client.app) == route_methods(LISTING_APP) == expected  # type: ignore[arg-type]
+    assert [t for t in expected if is_consent(t)] == list(CONSENT_ALLOW)
+
+
+@pytest.mark.parametrize("template", DATA_GET_ROUTES)
 def test_route_contract(client: TestClient, template: str) -> None:
     path = PATH_PARAM.sub("1", template)
 
     got = client.get(path)
     assert got.status_code == 200
-    assert dict(got.headers) == {"content-type": JSON, "content-length": str(len(got.content))}
+    assert dict(got.headers) == {
+        "content-type": JSON,
+        "content-length": str(len(got.content)),
+        **VARY,
+    }
     assert got.content.startswith(b"{")
 
     head = client.head(path)
@@ -209,6 +284,230 @@ def test_route_contract(client: TestClient, template: str) -> None:
     )
 
 
+# --- the consent routes ---------------------------------------------------------------------
+
+UUID_TOO_SHORT = "Input should be a valid UUID, invalid length: found 3"
+
+
+@dataclass
+class ConsentCase:
+    """An app on a fresh database holding one consent record, and a valid write body."""
+
+    client: TestClient
+    consent_id: str
+    body: dict[str, Any]
+
+    def path(self, template: str, consent_id: str | None = None) -> str:
+        return PATH_PARAM.sub(consent_id or self.consent_id, template)
+
+    def send(self, method: str, path: str, params: dict[str, str] | None = None) -> httpx.Response:
+        """`method` on `path`, with a valid JSON body when it is a write."""
+        body = self.body if method in ("POST", "PUT") else None
+        return self.client.request(method, path, params=params, json=body)
+
+
+def consent_app(database: Database, **settings: Any) -> FastAPI:
+    return create_app(Settings(_env_file=None, database_url=database.url, **settings))
+
+
+@pytest.fixture
+def consent(empty_db: Database) -> Iterator[ConsentCase]:
+    """Consent writes need a database of their own: the seeded one is shared and read-only."""
+    with TestClient(consent_app(empty_db)) as client:
+        version = client.get("/consent/policy").json()["version"]
+        body = {"policy_version": version, "choices": {"analytics": True}}
+        created = client.post("/consent", json=body)
+        assert created.status_code == 201, created.text
+        yield ConsentCase(client, created.json()["id"], body)
+
+
+def assert_consent_problem(
+    response: httpx.Response,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """`assert_problem`, for a consent route: never cached, and varying by Origin."""
+    assert_problem(
+        response,
+        status,
+        title,
+        detail,
+        errors=errors,
+        headers={**CONSENT_HEADERS, **(headers or {})},
+    )
+
+
+def assert_consent_invalid(response: httpx.Response, loc: list[str], msg: str) -> None:
+    name = ".".join(loc[1:])
+    assert_consent_problem(
+        response,
+        422,
+        "Unprocessable Content",
+        f"{name}: {msg}",
+        errors=[{"loc": loc, "msg": msg}],
+    )
+
+
+def assert_head_as_get(case: ConsentCase, path: str, got: httpx.Response) -> None:
+    """HEAD on `path` answers what GET answered (`got`), headers and all, without the body."""
+    head = case.client.head(path)
+    assert head.status_code == got.status_code
+    assert dict(head.headers) == dict(got.headers)
+    assert sent_by_app(case.client.app, "GET", path) == (got.status_code, got.content)
+    assert sent_by_app(case.client.app, "HEAD", path) == (got.status_code, b"")
+
+
+@pytest.mark.parametrize("template", CONSENT_GET_ROUTES)
+def test_consent_read_contract(consent: ConsentCase, template: str) -> None:
+    path = consent.path(template)
+    got = consent.client.get(path)
+    assert got.status_code == 200
+    assert dict(got.headers) == {
+        "content-type": JSON,
+        "content-length": str(len(got.content)),
+        **VARY,
+        **CONSENT_HEADERS,
+    }
+    assert got.content.startswith(b"{")
+    assert_head_as_get(consent, path, got)
+
+
+@pytest.mark.parametrize("template", list(CONSENT_ALLOW))
+def test_consent_other_methods_are_405(consent: ConsentCase, template: str) -> None:
+    """Every method a consent path does not serve is a 405 listing those it does serve.
+
+    The order of the methods in `Allow` is not significant (RFC 9110 §10.2.1); that they are
+    exactly the served ones is.
+    """
+    path = consent.path(template)
+    allowed = CONSENT_ALLOW[template]
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        if method in allowed or (template, method) == ("/consent/policy", "PUT"):
+            continue  # (PUT on the policy has a test of its own, below.)
+        response = consent.client.request(method, path)
+        assert response.status_code == 405, f"{method} {path}: {response.text[:300]}"
+        allow = response.headers.get("allow", "")
+        listed = allow.split(", ")
+        assert sorted(listed) == sorted(allowed), f"{method} {path}: Allow: {allow}"
+        if method == "HEAD":
+            assert_head_as_get(consent, path, consent.client.get(path))
+            continue
+        assert_consent_problem(
+            response,
+            405,
+            "Method Not Allowed",
+            f"{method} is not allowed on {path}; allowed: {allow}.",
+            headers={"allow": allow},
+        )
+
+
+def test_put_on_the_policy_is_405_not_a_write_to_a_record_named_policy(
+    consent: ConsentCase,
+) -> None:
+    """`/consent/policy` is the policy, whatever the method: a PUT on it is a 405 (RFC 9110
+    §15.5.6), as the `Allow` of its other 405s says, not a PUT on a record whose id would be
+    "policy" (a 415 or a 422 about `consent_id`)."""
+    for response in (consent.client.put("/consent/policy"), consent.send("PUT", "/consent/policy")):
+        assert_consent_problem(
+            response,
+            405,
+            "Method Not Allowed",
+            "PUT is not allowed on /consent/policy; allowed: GET, HEAD.",
+            headers={"allow": "GET, HEAD"},
+        )
+
+
+@pytest.mark.parametrize(("template", "method"), CONSENT_OPERATIONS)
+def test_consent_unknown_query_parameter_is_422(
+    consent: ConsentCase, template: str, method: str
+) -> None:
+    path = consent.path(template)
+    allowed = EXPECTED_ROUTES.get(template, "none") if method == "GET" else "none"
+    got = consent.send(method, path, params={"nope": "1"})
+    assert_consent_invalid(got, ["query", "nope"], f"unknown query parameter; allowed: {allowed}")
+    if method == "GET":
+        head = consent.client.head(path, params={"nope": "1"})
+        assert (head.status_code, dict(head.headers)) == (422, dict(got.headers))
+
+
+CONSENT_ID_OPERATIONS = [(t, m) for t, m in CONSENT_OPERATIONS if PATH_PARAM.search(t)]
+
+
+@pytest.mark.parametrize(("template", "method"), CONSENT_ID_OPERATIONS)
+def test_consent_ids_malformed_are_422_and_unknown_are_404(
+    consent: ConsentCase, template: str, method: str
+) -> None:
+    unknown = str(uuid.uuid4())
+    missing = consent.send(method, consent.path(template, unknown))
+    assert_consent_problem(missing, 404, "Not Found", f"No consent record with id {unknown}.")
+    malformed = consent.send(method, consent.path(template, "abc"))
+    assert_consent_invalid(malformed, ["path", "consent_id"], UUID_TOO_SHORT)
+    if method == "GET":
+        assert_head_as_get(consent, consent.path(template, unknown), missing)
+        assert_head_as_get(consent, consent.path(template, "abc"), malformed)
+
+
+CONSENT_WRITES = [(t, m) for t, m in CONSENT_OPERATIONS if m in ("POST", "PUT")]
+TITLES = {
+    "404": "Not Found",
+    "413": "Content Too Large",
+    "415": "Unsupported Media Type",
+    "422": "Unprocessable Content",
+    "429": "Too Many Requests",
+}
+
+
+@pytest.mark.parametrize(("template", "method"), CONSENT_WRITES)
+def test_consent_writes_send_their_documented_errors_as_problems(
+    empty_db: Database, template: str, method: str
+) -> None:
+    """Each error status a write documents is one it sends, as a problem that is not cached."""
+    with TestClient(consent_app(empty_db, consent_rate_limit="5/minute")) as client:
+        version = client.get("/consent/policy").json()["version"]
+        body = {"policy_version": version, "choices": {"multimedia": True}}
+        created = client.post("/consent", json=body)
+        assert created.status_code == 201, created.text
+        path = PATH_PARAM.sub(created.json()["id"], template)
+        sent: dict[str, httpx.Response] = {
+            "413": client.request(method, path, json={**body, "padding": "x" * 16 * 1024}),
+            "415": client.request(
+                method, path, content=b"analytics=1", headers={"content-type": "text/plain"}
+            ),
+            "422": client.request(method, path, json={**body, "choices": {"analytics": "yes"}}),
+        }
+        if method == "PUT":
+            sent["404"] = client.put(PATH_PARAM.sub(str(uuid.uuid4()), template), json=body)
+        # Valid writes until the limit answers (five a minute: a few are left).
+        for _ in range(6):
+            response = client.request(method, path, json=body)
+            if response.status_code != (201 if method == "POST" else 200):
+                break
+        sent["429"] = response
+    documented = EXPECTED_OPERATIONS[template][method.lower()][1]
+    assert sorted(sent) == sorted(documented)
+    for status, response in sent.items():
+        assert response.status_code == int(status), f"{status}: {response.text[:300]}"
+        headers = dict(response.headers)
+        if status == "429":
+            assert headers.pop("retry-after").isdigit()
+        assert headers == {
+            "content-type": PROBLEM,
+            "content-length": str(len(response.content)),
+            **VARY,
+            **CONSENT_HEADERS,
+        }
+        problem = response.json()
+        assert (problem["type"], problem["title"], problem["status"]) == (
+            "about:blank",
+            TITLES[status],
+            int(status),
+        )
+
+
 def test_unknown_path_is_a_404_problem(client: TestClient) -> None:
     got = client.get("/nope")
     assert_problem(got, 404, "Not Found", "No resource at /nope.")
@@ -221,7 +520,7 @@ def test_unknown_path_is_a_404_problem(client: TestClient) -> None:
 def test_health(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert dict(response.headers) == {"content-type": JSON, "content-length": "15"}
+    assert dict(response.headers) == {"content-type": JSON, "content-length": "15", **VARY}
     assert response.json() == {"status": "ok"}
 
 
@@ -274,11 +573,14 @@ def test_openapi_lists_every_route_with_a_unique_operation_id(client: TestClient
         for path, methods in document["paths"].items()
     }
     assert operations == {
-        path: {"get": operation_id} for path, (operation_id, _) in EXPECTED_OPERATIONS.items()
+        path: {method: operation_id for method, (operation_id, _) in methods.items()}
+        for path, methods in EXPECTED_OPERATIONS.items()
     }
-    assert list(operations) == get_routes(client.app)  # type: ignore[arg-type]
+    assert list(operations) == list(route_methods(client.app))  # type: ignore[arg-type]
+    get_paths = [path for path, methods in operations.items() if "get" in methods]
+    assert get_paths == get_routes(client.app)  # type: ignore[arg-type]
     operation_ids = [ident for methods in operations.values() for ident in methods.values()]
-    assert len(set(operation_ids)) == len(operation_ids) == 10
+    assert len(set(operation_ids)) == len(operation_ids) == 15
 
 
 def test_openapi_documents_errors_as_problems_only(client: TestClient) -> None:
@@ -289,17 +591,19 @@ def test_openapi_documents_errors_as_problems_only(client: TestClient) -> None:
     """
     document = client.get("/openapi.json").json()
     documented = {
-        path: {
-            status: response["content"] for status, response in methods["get"]["responses"].items()
+        (path, method): {
+            status: response["content"] for status, response in operation["responses"].items()
         }
         for path, methods in document["paths"].items()
+        for method, operation in methods.items()
     }
     assert documented == {
-        path: {
-            "200": {JSON: documented[path]["200"][JSON]},
+        (path, method): {
+            SUCCESS[method]: {JSON: documented[path, method][SUCCESS[method]][JSON]},
             **dict.fromkeys(statuses, PROBLEM_CONTENT),
         }
-        for path, (_, statuses) in EXPECTED_OPERATIONS.items()
+        for path, methods in EXPECTED_OPERATIONS.items()
+        for method, (_, statuses) in methods.items()
     }
     schemas = document["components"]["schemas"]
     problem = schemas["Problem"]

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from app.models.common import Problem, ValidationIssue
 
@@ -102,6 +104,20 @@ async def _on_validation_error(_request: Request, exc: Exception) -> ProblemResp
     return problem_response(422, _describe(issues), issues)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's).
+
+    HEAD is served wherever GET is (see HeadAsGetMiddleware).
+    """
+    allowed: list[str] = []
+    for context in iter_route_contexts(request.app.routes):
+        if context.methods and compile_path(str(context.path))[0].match(request.url.path):
+            allowed += [method for method in sorted(context.methods) if method not in allowed]
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.append("HEAD")
+    return allowed
+
+
 async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = {name.title(): value for name, value in (exc.headers or {}).items()}
@@ -109,11 +125,7 @@ async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
     if exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
         detail = f"No resource at {request.url.path}."
     elif exc.status_code == 405:
-        # HEAD is served wherever GET is (see HeadAsGetMiddleware).
-        allowed = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
-        if "GET" in allowed and "HEAD" not in allowed:
-            allowed.append("HEAD")
-        headers["Allow"] = ", ".join(allowed)
+        headers["Allow"] = ", ".join(allowed_methods(request))
         detail = (
             f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}."
         )

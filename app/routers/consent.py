@@ -12,7 +12,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import ApiProblem, invalid, problem_responses
@@ -29,6 +31,16 @@ from app.models.consent import (
 from app.queries import consent as queries
 
 router = APIRouter(tags=["consent"])
+
+
+class ConsentIdConvertor(StringConvertor):
+    """A path segment that is not `policy`: `PUT /consent/policy` is a 405, not a write to a
+    record named "policy". Malformed ids still reach the route, for a 422 naming them."""
+
+    regex = "(?!policy$)[^/]+"
+
+
+register_url_convertor("consent_id", ConsentIdConvertor())
 
 ConsentId = Annotated[
     uuid.UUID,
@@ -138,7 +150,7 @@ def create_consent(
             if idempotency_key is not None:
                 stored = queries.idempotency_record(conn, idempotency_key)
                 if stored is not None:
-                    return _replay(conn, idempotency_key, request_hash, *stored)
+                    return _replay(conn, request_hash, *stored)
             now = _now(request)
             state = queries.create_consent(conn, policy.version, choices, now, _lifetime(request))
             if idempotency_key is not None:
@@ -160,8 +172,9 @@ def create_consent(
 
 
 def _replay(
-    conn: Any, key: str, request_hash: str, stored_hash: str, consent_id: uuid.UUID
+    conn: Connection, request_hash: str, stored_hash: str, consent_id: uuid.UUID
 ) -> queries.State:
+    """The first answer given to an Idempotency-Key, if this is the same request again."""
     if stored_hash != request_hash:
         raise invalid(
             ("header", "Idempotency-Key"),
@@ -178,7 +191,7 @@ def _found(session: SessionDep, consent_id: uuid.UUID) -> queries.State:
 
 
 @router.get(
-    "/consent/{consent_id}",
+    "/consent/{consent_id:consent_id}",
     response_model=ConsentStatus,
     operation_id="getConsent",
     responses=problem_responses(404, 422),
@@ -191,7 +204,7 @@ def get_consent(
 
 
 @router.put(
-    "/consent/{consent_id}",
+    "/consent/{consent_id:consent_id}",
     response_model=ConsentStatus,
     operation_id="updateConsent",
     dependencies=[Depends(require_json), Depends(consent_write_limit)],
@@ -225,7 +238,7 @@ def update_consent(
 
 
 @router.get(
-    "/consent/{consent_id}/history",
+    "/consent/{consent_id:consent_id}/history",
     response_model=Page[ConsentStatePublic],
     operation_id="getConsentHistory",
     responses=problem_responses(404, 422),
