@@ -82,10 +82,15 @@ def _describe(issues: Sequence[ValidationIssue]) -> str:
     return "; ".join(parts)
 
 
-def _clean_msg(error: dict[str, Any]) -> str:
+def _issue(error: dict[str, Any]) -> ValidationIssue:
+    loc = [part if isinstance(part, int) else str(part) for part in error["loc"]]
+    if error.get("type") == "json_invalid":
+        # FastAPI puts the character position where the field name goes: name the body.
+        reason = (error.get("ctx") or {}).get("error", "not JSON")
+        return ValidationIssue(loc=loc[:1], msg=f"invalid JSON at character {loc[-1]}: {reason}")
     msg = str(error.get("msg", "Invalid value"))
     # pydantic prefixes messages raised from validators with "Value error, ".
-    return msg.removeprefix("Value error, ")
+    return ValidationIssue(loc=loc, msg=msg.removeprefix("Value error, "))
 
 
 async def _on_api_problem(_request: Request, exc: Exception) -> ProblemResponse:
@@ -95,12 +100,7 @@ async def _on_api_problem(_request: Request, exc: Exception) -> ProblemResponse:
 
 async def _on_validation_error(_request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
-    issues = [
-        ValidationIssue(
-            loc=[str(p) if not isinstance(p, int) else p for p in e["loc"]], msg=_clean_msg(e)
-        )
-        for e in exc.errors()
-    ]
+    issues = [_issue(error) for error in exc.errors()]
     return problem_response(422, _describe(issues), issues)
 
 

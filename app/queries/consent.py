@@ -162,9 +162,16 @@ def history(
 
 
 def purge_expired(conn: Connection, horizon: dt.datetime) -> int:
-    """Delete every record whose last state expired before `horizon`; their states follow."""
+    """Delete every record whose last state expired before `horizon`; their states follow.
+
+    The last state, not the latest expiry: an older state may outlive it when the configured
+    lifetime was shortened since.
+    """
+    last = select(S.consent_id, func.max(S.seq).label("seq")).group_by(S.consent_id).subquery()
     stale = (
-        select(S.consent_id).group_by(S.consent_id).having(func.max(S.expires_at) < horizon)
+        select(S.consent_id)
+        .join(last, (S.consent_id == last.c.consent_id) & (S.seq == last.c.seq))
+        .where(S.expires_at < horizon)
     ).scalar_subquery()
     result = conn.execute(delete(CONSENT).where(CONSENT.c.id.in_(stale)))
     return int(result.rowcount)

@@ -220,10 +220,13 @@ def update_consent(
     """
     choices = _checked_choices(body, policy)
     with request.app.state.write_engine.begin() as conn:
-        if not queries.lock_consent(conn, consent_id):
+        current = (
+            queries.latest_state(conn, consent_id)
+            if queries.lock_consent(conn, consent_id)
+            else None
+        )
+        if current is None:
             raise ApiProblem(404, f"No consent record with id {consent_id}.")
-        current = queries.latest_state(conn, consent_id)
-        assert current is not None
         now = _now(request)
         unchanged = (
             current.policy_version == policy.version

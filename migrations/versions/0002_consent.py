@@ -17,7 +17,10 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-APPEND_ONLY = "consent_state is append-only: add a new state instead of changing one"
+APPEND_ONLY = (
+    "consent_state is append-only: add a new state instead of changing or deleting one "
+    "(purge deletes whole consent records)"
+)
 
 
 def upgrade() -> None:
@@ -58,19 +61,29 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("key", name="pk_idempotency_key"),
     )
-    # History is proof: a state, once written, never changes (purge deletes whole records).
+    # History is proof: a state, once written, is neither changed nor deleted on its own. A
+    # state goes only with its whole record (purge), whose row is gone when the cascade runs.
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
-            "CREATE TRIGGER consent_state_append_only BEFORE UPDATE ON consent_state "
+            "CREATE TRIGGER consent_state_no_update BEFORE UPDATE ON consent_state "
+            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+        )
+        op.execute(
+            "CREATE TRIGGER consent_state_no_delete BEFORE DELETE ON consent_state "
+            "WHEN EXISTS (SELECT 1 FROM consent WHERE id = OLD.consent_id) "
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
         )
     else:
         op.execute(
-            "CREATE FUNCTION consent_state_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$"
+            "CREATE FUNCTION consent_state_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN "
+            "IF TG_OP = 'UPDATE' OR EXISTS (SELECT 1 FROM consent WHERE id = OLD.consent_id) "
+            f"THEN RAISE EXCEPTION '{APPEND_ONLY}'; END IF; "
+            "RETURN OLD; "
+            "END $$"
         )
         op.execute(
-            "CREATE TRIGGER consent_state_append_only BEFORE UPDATE ON consent_state "
+            "CREATE TRIGGER consent_state_append_only BEFORE UPDATE OR DELETE ON consent_state "
             "FOR EACH ROW EXECUTE FUNCTION consent_state_append_only()"
         )
 
