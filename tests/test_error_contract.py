@@ -35,13 +35,15 @@ PATH_PARAM = re.compile(r"\{(\w+)\}")
 MISSING_ID = 999999
 NOT_AN_INTEGER = "Input should be a valid integer, unable to parse string as an integer"
 
-PUBLICATION_PARAMS = "author, cursor, from_date, limit, offset, sort, status, to_date, venue, year"
-ENTITY_PARAMS = "cursor, limit, offset, sort"
+PUBLICATION_PARAMS = (
+    "author, cursor, facets, fields, from_date, limit, offset, sort, status, to_date, venue, year"
+)
+ENTITY_PARAMS = "cursor, limit, offset, q, sort"
 
 # Every GET route, in registration order, with the query parameters a 422 lists as allowed.
 EXPECTED_ROUTES = {
     "/publications": PUBLICATION_PARAMS,
-    "/publications/{publication_id}": "none",
+    "/publications/{publication_id}": "fields",
     "/authors": ENTITY_PARAMS,
     "/authors/{author_id}": "none",
     "/authors/{author_id}/publications": PUBLICATION_PARAMS,

@@ -2,6 +2,9 @@
 
 import re
 import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
 
 _SPACES = re.compile(r"\s+")
 
@@ -11,3 +14,16 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.casefold()).strip()
+
+
+def printable(text: str) -> str:
+    # PostgreSQL cannot hold NUL in text; no one types control characters into a search box.
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+        raise ValueError("must not contain NUL or other control characters")
+    return text
+
+
+# User text from a query string: never query syntax, 1 to 200 characters, no control characters.
+SearchText = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(printable)
+]

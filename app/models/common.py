@@ -1,23 +1,50 @@
 """The list envelope and the error shape, shared by every endpoint."""
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, NotRequired, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 T = TypeVar("T")
 
 
-class ListMeta(BaseModel):
-    total: int = Field(description="Number of results in the whole filtered set.", examples=[10])
-    limit: int = Field(examples=[25])
-    offset: int | None = Field(
-        description="Offset of this page; `null` when the page was reached with a cursor.",
-        examples=[0],
-    )
-    next_cursor: str | None = Field(
-        description="Opaque token for the next page, to pass as `cursor`; `null` on the last.",
-        examples=[None],
-    )
+class FacetBucket(TypedDict):
+    value: Annotated[
+        int | str | None, Field(description="The year, venue id, status or author id.")
+    ]
+    name: NotRequired[Annotated[str | None, Field(description="Venue or author name.")]]
+    count: Annotated[int, Field(description="Results in the filtered set with this value.")]
+
+
+class ListMeta(TypedDict):
+    total: Annotated[
+        int, Field(description="Number of results in the whole filtered set.", examples=[10])
+    ]
+    limit: Annotated[int, Field(examples=[25])]
+    offset: Annotated[
+        int | None,
+        Field(
+            description="Offset of this page; `null` when the page was reached with a cursor.",
+            examples=[0],
+        ),
+    ]
+    next_cursor: Annotated[
+        str | None,
+        Field(
+            description="Opaque token for the next page, to pass as `cursor`; `null` on the last.",
+            examples=[None],
+        ),
+    ]
+    facets: NotRequired[
+        Annotated[
+            dict[str, list[FacetBucket]],
+            Field(
+                description="With `facets`: counts over the whole filtered set, most frequent "
+                "first (then by value), at most 100 buckets per facet.",
+                examples=[{"year": [{"value": 2025, "count": 6}]}],
+            ),
+        ]
+    ]
 
 
 class Page(BaseModel, Generic[T]):

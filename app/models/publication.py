@@ -1,8 +1,10 @@
 import datetime as dt
+from typing import Annotated, NotRequired
 
 import pydantic
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
+from typing_extensions import TypedDict
 
 from app.models.types import SortKey
 
@@ -50,21 +52,43 @@ class AuthorRef(pydantic.BaseModel):
     position: int = pydantic.Field(description="1-based place in the byline.", examples=[1])
 
 
-class PublicationPublic(pydantic.BaseModel):
-    """A publication as the API shows it; fields the source does not give are `null`."""
+class PublicationPublic(TypedDict):
+    """A publication as the API shows it: every field, or those that `fields` selects.
 
-    id: int = pydantic.Field(examples=[4])
-    title: str | None = pydantic.Field(
-        examples=["Tequila: Deadzone-free Ternary Quantization for Large Language Models"]
-    )
-    abstract: str | None = pydantic.Field(
-        examples=["Quantization techniques are essential for the deployment of ..."]
-    )
-    published_on: dt.date | None = pydantic.Field(examples=["2025-12-31"])
-    year: int | None = pydantic.Field(description="Year of `published_on`.", examples=[2025])
-    venue: VenueRef | None
-    status: str | None = pydantic.Field(
-        description="The decision as published, e.g. `Accept (Poster)`.",
-        examples=["Accept (Poster)"],
-    )
-    authors: list[AuthorRef] = pydantic.Field(description="Byline order; `[]` when unknown.")
+    Fields the source does not give are `null`; nothing is invented.
+    """
+
+    id: NotRequired[Annotated[int, pydantic.Field(examples=[4])]]
+    title: NotRequired[
+        Annotated[
+            str | None,
+            pydantic.Field(
+                examples=["Tequila: Deadzone-free Ternary Quantization for Large Language Models"]
+            ),
+        ]
+    ]
+    abstract: NotRequired[
+        Annotated[
+            str | None,
+            pydantic.Field(examples=["Quantization techniques are essential for ..."]),
+        ]
+    ]
+    published_on: NotRequired[Annotated[dt.date | None, pydantic.Field(examples=["2025-12-31"])]]
+    year: NotRequired[
+        Annotated[
+            int | None, pydantic.Field(description="Year of `published_on`.", examples=[2025])
+        ]
+    ]
+    venue: NotRequired[VenueRef | None]
+    status: NotRequired[
+        Annotated[
+            str | None,
+            pydantic.Field(
+                description="The decision as published, e.g. `Accept (Poster)`.",
+                examples=["Accept (Poster)"],
+            ),
+        ]
+    ]
+    authors: NotRequired[
+        Annotated[list[AuthorRef], pydantic.Field(description="Byline order; `[]` when unknown.")]
+    ]

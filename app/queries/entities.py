@@ -7,6 +7,7 @@ from sqlalchemy import Table, func, select
 from sqlmodel import Session
 
 from app.core.pagination import Found
+from app.core.text import fold
 from app.queries.keyset import Ordering, fetch_page, parse_int, parse_text
 
 EntitySort = Literal["name", "-publication_count"]
@@ -38,10 +39,15 @@ def list_entities(
     limit: int,
     offset: int | None = None,
     after: Sequence[Any] | None = None,
+    q: str | None = None,
 ) -> Found:
+    """A page of names; with `q`, those containing it, ignoring case and accents."""
+    where = [] if q is None else [table.c.sort_name.contains(fold(q), autoescape=True)]
     ordering = orderings(table)[sort]
-    rows, next_key = fetch_page(session, _columns(table), ordering, limit, offset, after)
-    total = int(session.execute(select(func.count()).select_from(table)).scalar_one())
+    query = _columns(table).where(*where)
+    rows, next_key = fetch_page(session, query, ordering, limit, offset, after)
+    total_query = select(func.count()).select_from(table).where(*where)
+    total = int(session.execute(total_query).scalar_one())
     return Found([_public(row) for row in rows], total, next_key)
 
 

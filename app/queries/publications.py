@@ -17,6 +17,7 @@ PublicationSort = Literal["-published_on", "published_on", "title", "-title"]
 
 P = PUBLICATION.c
 PA = PUBLICATION_AUTHOR.c
+BY = PUBLICATION_AUTHOR.alias("filter_byline").c
 A = AUTHOR.c
 V = VENUE.c
 
@@ -57,19 +58,28 @@ class PublicationFilters:
         if self.statuses:
             clauses.append(P.status.in_(self.statuses))
         if self.authors:
-            clauses.append(_has_author(PA.author_id.in_(self.authors)))
+            clauses.append(_has_author(BY.author_id.in_(self.authors)))
         if self.scope_author is not None:
-            clauses.append(_has_author(PA.author_id == self.scope_author))
+            clauses.append(_has_author(BY.author_id == self.scope_author))
         return clauses
 
 
 def _has_author(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(PA.publication_id == P.id, condition)
+    # Its own alias of the byline table, so that it stays a subquery about the publication
+    # even in a query (the author facet) whose FROM holds publication_author too.
+    return exists().where(BY.publication_id == P.id, condition).correlate(PUBLICATION)
 
 
 def count_publications(session: Session, filters: PublicationFilters) -> int:
     query = select(func.count()).select_from(PUBLICATION).where(*filters.where())
     return int(session.execute(query).scalar_one())
+
+
+# What `fields` may name, in the order of a full publication.
+FIELDS = ("id", "title", "abstract", "published_on", "year", "venue", "status", "authors")
+ALL_FIELDS = frozenset(FIELDS)
+FACETS = ("year", "venue", "status", "author")
+MAX_BUCKETS = 100
 
 
 def list_publications(
@@ -79,58 +89,111 @@ def list_publications(
     limit: int,
     offset: int | None = None,
     after: Sequence[Any] | None = None,
+    fields: frozenset[str] = ALL_FIELDS,
 ) -> Found:
-    """One page: three queries (rows, bylines, count) whatever the page length."""
-    query = _publication_columns().where(*filters.where())
-    rows, next_key = fetch_page(session, query, ORDERINGS[sort], limit, offset, after)
-    return Found(_with_bylines(session, rows), count_publications(session, filters), next_key)
+    """One page: three queries (rows, bylines, count) whatever the page length.
+
+    Only the columns of the requested `fields` are read (and the bylines only when `authors`
+    is one of them).
+    """
+    ordering = ORDERINGS[sort]
+    query = _publication_columns(fields, extra=ordering.column).where(*filters.where())
+    rows, next_key = fetch_page(session, query, ordering, limit, offset, after)
+    results = _public(session, rows, fields)
+    return Found(results, count_publications(session, filters), next_key)
 
 
-def get_publication(session: Session, publication_id: int) -> dict[str, Any] | None:
-    rows = session.execute(_publication_columns().where(P.id == publication_id)).mappings().all()
-    results = _with_bylines(session, rows)
+def get_publication(
+    session: Session, publication_id: int, fields: frozenset[str] = ALL_FIELDS
+) -> dict[str, Any] | None:
+    query = _publication_columns(fields).where(P.id == publication_id)
+    results = _public(session, session.execute(query).mappings().all(), fields)
     return results[0] if results else None
 
 
-def _publication_columns() -> Any:
-    return select(
-        P.id,
-        P.title,
-        P.sort_title,
-        P.abstract,
-        P.published_on,
-        P.year,
-        P.status,
-        P.venue_id,
-        V.name.label("venue_name"),
-    ).select_from(PUBLICATION.outerjoin(VENUE, V.id == P.venue_id))
+def _publication_columns(fields: frozenset[str], extra: Any = None) -> Any:
+    """SELECT of what `fields` needs: always the id (bylines, cursors), and `extra`."""
+    columns: list[Any] = [P.id]
+    for name in ("title", "abstract", "published_on", "year", "status"):
+        if name in fields:
+            columns.append(P[name])
+    source: Any = PUBLICATION
+    if "venue" in fields:
+        columns += [P.venue_id, V.name.label("venue_name")]
+        source = PUBLICATION.outerjoin(VENUE, V.id == P.venue_id)
+    if extra is not None and all(extra is not column for column in columns):
+        columns.append(extra)
+    return select(*columns).select_from(source)
 
 
-def _with_bylines(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
+def _public(session: Session, rows: Sequence[Any], fields: frozenset[str]) -> list[dict[str, Any]]:
+    bylines = _bylines(session, [row["id"] for row in rows]) if "authors" in fields else {}
+    results = []
+    for row in rows:
+        item: dict[str, Any] = {}
+        for name in FIELDS:
+            if name not in fields:
+                continue
+            if name == "venue":
+                venue_id = row["venue_id"]
+                item["venue"] = (
+                    None if venue_id is None else {"id": venue_id, "name": row["venue_name"]}
+                )
+            elif name == "authors":
+                item["authors"] = bylines.get(row["id"], [])
+            else:
+                item[name] = row[name]
+        results.append(item)
+    return results
+
+
+def _bylines(session: Session, publication_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     bylines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if rows:
+    if publication_ids:
         query = (
             select(PA.publication_id, A.id, A.name, PA.position)
             .join(AUTHOR, A.id == PA.author_id)
-            .where(PA.publication_id.in_([row["id"] for row in rows]))
+            .where(PA.publication_id.in_(publication_ids))
             .order_by(PA.publication_id, PA.position)
         )
         for pub_id, author_id, name, position in session.execute(query):
             bylines[pub_id].append({"id": author_id, "name": name, "position": position})
-    return [
-        {
-            "id": row["id"],
-            "title": row["title"],
-            "abstract": row["abstract"],
-            "published_on": row["published_on"],
-            "year": row["year"],
-            "venue": (
-                {"id": row["venue_id"], "name": row["venue_name"]}
-                if row["venue_id"] is not None
-                else None
-            ),
-            "status": row["status"],
-            "authors": bylines[row["id"]],
-        }
-        for row in rows
-    ]
+    return bylines
+
+
+def facet_counts(
+    session: Session, filters: PublicationFilters, facets: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Counts over the whole filtered set: most frequent first, then by value, 100 at most."""
+    where = filters.where()
+    bytewise = session.get_bind().dialect.name == "postgresql"
+    counted: dict[str, list[dict[str, Any]]] = {}
+    for facet in facets:
+        count = func.count().label("count")
+        if facet == "author":
+            value = PA.author_id
+            query = (
+                select(value.label("value"), A.name.label("name"), count)
+                .select_from(PUBLICATION_AUTHOR.join(PUBLICATION, P.id == PA.publication_id))
+                .join(AUTHOR, A.id == PA.author_id)
+                .group_by(value, A.name)
+            )
+        elif facet == "venue":
+            value = P.venue_id
+            query = (
+                select(value.label("value"), V.name.label("name"), count)
+                .select_from(PUBLICATION.outerjoin(VENUE, V.id == P.venue_id))
+                .group_by(value, V.name)
+            )
+        else:
+            value = P[facet]
+            query = select(value.label("value"), count).select_from(PUBLICATION).group_by(value)
+        # Text values order byte-wise on both engines, like every sort key.
+        order_value = value.collate("C") if bytewise and facet == "status" else value
+        query = (
+            query.where(*where)
+            .order_by(count.desc(), value.is_(None), order_value)
+            .limit(MAX_BUCKETS)
+        )
+        counted[facet] = [dict(row) for row in session.execute(query).mappings()]
+    return counted

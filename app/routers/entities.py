@@ -10,12 +10,20 @@ from sqlalchemy import Table
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import not_found, problem_responses
 from app.core.pagination import PageDep, fingerprint, paginate
+from app.core.text import SearchText
 from app.models import AuthorPublic, Page, PublicationPublic, VenuePublic
 from app.models.tables import AUTHOR, VENUE
 from app.queries import entities as queries
 from app.queries.entities import EntitySort
 from app.queries.publications import PublicationFilters
-from app.routers.publications import MAX_ID, FiltersDep, SortQuery, publication_page
+from app.routers.publications import (
+    MAX_ID,
+    FacetsDep,
+    FieldsDep,
+    FiltersDep,
+    SortQuery,
+    publication_page,
+)
 
 
 def entity_router(
@@ -47,6 +55,14 @@ def entity_router(
         session: SessionDep,
         codec: CursorDep,
         page: PageDep,
+        q: Annotated[
+            SearchText | None,
+            Query(
+                description=f"Only {plural} whose name contains this text, ignoring case and "
+                "accents (`knebel`, `von knebel` and `KNÉBEL` find Moritz von Knebel).",
+                examples=["knebel" if noun == "author" else "learning"],
+            ),
+        ] = None,
         sort: Annotated[
             EntitySort,
             Query(
@@ -61,9 +77,9 @@ def entity_router(
             response,
             codec,
             page,
-            fingerprint(plural, sort),
+            fingerprint(plural, sort, q),
             lambda after: queries.list_entities(
-                session, table, sort, page.limit, page.offset, after
+                session, table, sort, page.limit, page.offset, after, q
             ),
         )
 
@@ -98,12 +114,14 @@ def entity_router(
         ident: IdPath,
         filters: FiltersDep,
         page: PageDep,
+        fields: FieldsDep,
+        facets: FacetsDep,
         sort: SortQuery = "-published_on",
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         if queries.get_entity(session, table, ident) is None:
             raise not_found(noun, ident)
         return publication_page(
-            request, response, session, codec, scope(filters, ident), sort, page
+            request, response, session, codec, scope(filters, ident), sort, page, fields, facets
         )
 
     return router

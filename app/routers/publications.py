@@ -1,12 +1,14 @@
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from app.core.dates import IsoDate
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import invalid, not_found, problem_responses
 from app.core.pagination import PageDep, fingerprint, paginate
+from app.core.text import printable
 from app.models import Page, PublicationPublic
 from app.queries import publications as queries
 from app.queries.publications import PublicationFilters, PublicationSort
@@ -39,7 +41,7 @@ def publication_filters(
         Query(description="Author id; repeat for several.", examples=[1]),
     ] = None,
     status: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=500)]] | None,
+        list[Annotated[str, Field(min_length=1, max_length=500), AfterValidator(printable)]] | None,
         Query(
             description="Decision as published; repeat for several.",
             examples=["Accept (Poster)"],
@@ -65,6 +67,49 @@ SortQuery = Annotated[
 ]
 
 
+def _names(param: str, raw: str, allowed: Sequence[str], noun: str) -> list[str]:
+    names = [name.strip() for name in raw.split(",")]
+    for name in names:
+        if name not in allowed:
+            shown = f"unknown {noun} {name!r}" if name else f"empty {noun} name"
+            raise invalid(("query", param), f"{shown}; allowed: {', '.join(allowed)}")
+    return list(dict.fromkeys(names))
+
+
+def selected_fields(
+    fields: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma-separated fields to return (sparse fieldset), of "
+            f"`{','.join(queries.FIELDS)}`; all when absent.",
+            examples=["id,title,year"],
+        ),
+    ] = None,
+) -> frozenset[str]:
+    if fields is None:
+        return queries.ALL_FIELDS
+    return frozenset(_names("fields", fields, queries.FIELDS, "field"))
+
+
+def selected_facets(
+    facets: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma-separated facets to count over the whole filtered set, in "
+            f"`meta.facets`, of `{','.join(queries.FACETS)}`.",
+            examples=["year,venue"],
+        ),
+    ] = None,
+) -> tuple[str, ...]:
+    return () if facets is None else tuple(_names("facets", facets, queries.FACETS, "facet"))
+
+
+FieldsDep = Annotated[frozenset[str], Depends(selected_fields)]
+FacetsDep = Annotated[tuple[str, ...], Depends(selected_facets)]
+
+
 def publication_page(
     request: Request,
     response: Response,
@@ -73,18 +118,26 @@ def publication_page(
     filters: PublicationFilters,
     sort: str,
     page: PageDep,
-) -> dict[str, object]:
-    """Shared by every list of publications: resume from the cursor, wrap in the envelope."""
-    return paginate(
+    fields: frozenset[str],
+    facets: tuple[str, ...],
+) -> dict[str, Any]:
+    """Shared by every list of publications: resume from the cursor, wrap in the envelope.
+
+    `fields` and `facets` shape the answer, not the result set: a cursor survives them.
+    """
+    body = paginate(
         request,
         response,
         codec,
         page,
         fingerprint("publications", sort, filters),
         lambda after: queries.list_publications(
-            session, filters, sort, page.limit, page.offset, after
+            session, filters, sort, page.limit, page.offset, after, fields
         ),
     )
+    if facets:
+        body["meta"]["facets"] = queries.facet_counts(session, filters, facets)
+    return body
 
 
 @router.get(
@@ -100,10 +153,12 @@ def list_publications(
     codec: CursorDep,
     filters: FiltersDep,
     page: PageDep,
+    fields: FieldsDep,
+    facets: FacetsDep,
     sort: SortQuery = "-published_on",
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """List publications, filtered, sorted and paginated."""
-    return publication_page(request, response, session, codec, filters, sort, page)
+    return publication_page(request, response, session, codec, filters, sort, page, fields, facets)
 
 
 @router.get(
@@ -112,9 +167,11 @@ def list_publications(
     operation_id="getPublication",
     responses=problem_responses(404, 422),
 )
-def get_publication(session: SessionDep, publication_id: IdPath) -> dict[str, object]:
+def get_publication(
+    session: SessionDep, publication_id: IdPath, fields: FieldsDep
+) -> dict[str, Any]:
     """Get one publication by id."""
-    publication = queries.get_publication(session, publication_id)
+    publication = queries.get_publication(session, publication_id, fields)
     if publication is None:
         raise not_found("publication", publication_id)
     return publication
