@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import make_engine
-from app.core.migrations import upgrade
+from app.core.migrations import schema_lock, upgrade
 from app.models import Publication
 from app.queries import consent as consent_queries
 from app.seed import loader
@@ -22,9 +22,18 @@ from app.seed.records import json_schema
 SCHEMA_FILE = "seed-format.schema.json"
 
 
+def _migrate(settings: Settings, engine: Engine) -> None:
+    with schema_lock(engine):
+        upgrade(settings.database_url)
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     settings = get_settings()
-    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        _migrate(settings, engine)
+    finally:
+        engine.dispose()
     print(f"database at the newest migration: {_safe_url(settings.database_url)}")
     return 0
 
@@ -39,9 +48,9 @@ def _report(report: loader.LoadReport) -> str:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     settings = get_settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, immediate=True)
     try:
+        _migrate(settings, engine)
         report = loader.load(engine, args.paths or [settings.seed_path], progress=args.progress)
     except loader.SeedError as exc:
         print(f"pubapi seed: nothing loaded: {exc}", file=sys.stderr)
@@ -56,14 +65,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, immediate=True)
     try:
-        with engine.connect() as conn:
-            empty = conn.execute(select(func.count()).select_from(Publication)).scalar_one() == 0
-        if empty:
-            print(f"empty database: loading {settings.seed_path}", file=sys.stderr)
-            print(_report(loader.load(engine, [settings.seed_path])), file=sys.stderr)
+        # Under one lock, so that servers starting together migrate and seed only once.
+        with schema_lock(engine):
+            upgrade(settings.database_url)
+            with engine.connect() as conn:
+                count = select(func.count()).select_from(Publication)
+                empty = conn.execute(count).scalar_one() == 0
+            if empty:
+                print(f"empty database: loading {settings.seed_path}", file=sys.stderr)
+                print(_report(loader.load(engine, [settings.seed_path])), file=sys.stderr)
     except loader.SeedError as exc:
         print(f"pubapi serve: could not load the seed data: {exc}", file=sys.stderr)
         return 2
@@ -84,11 +96,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_consent_purge(args: argparse.Namespace) -> int:
     settings = get_settings()
-    upgrade(settings.database_url)
     retention = dt.timedelta(days=settings.consent_retention_days)
     horizon = dt.datetime.now(dt.UTC) - retention
     engine = make_engine(settings.database_url, immediate=True)
     try:
+        _migrate(settings, engine)
         with engine.begin() as conn:
             deleted = consent_queries.purge_expired(conn, horizon)
     finally:

@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
-from app.core.errors import install_error_handlers
+from app.core.errors import UnexpectedErrorMiddleware, install_error_handlers
 from app.core.http import (
     BodySizeLimitMiddleware,
     HeadAsGetMiddleware,
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: problem_only_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     # Outermost last: CORS and cache policy see every answer, the body limit every request.
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(PathPolicyMiddleware, consent_origins=settings.consent_origins)

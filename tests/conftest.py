@@ -108,6 +108,14 @@ class PostgresDatabases:
         self.created.append(name)
         return self.url(name)
 
+    def create_blank(self) -> str:
+        """A database with nothing in it, not even the migrations."""
+        name = next(self.names)
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return self.url(name)
+
     def drop_all(self) -> None:
         with self.admin.connect() as conn:
             for name in reversed(self.created):

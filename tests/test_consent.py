@@ -900,7 +900,10 @@ def test_same_key_and_body_replays_the_first_answer(empty_db: Database) -> None:
         b'{\n  "choices" : { "multimedia" : false, "essential": true,\t"analytics": true },\n'
         b'  "policy_version" : "%s"\n}' % VERSION.encode()
     )
-    headers = {"Content-Type": "application/json", "Idempotency-Key": "retry-me-1"}
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": "0b8f3c52-7f0e-4a53-9a0c-0f4b1d6e2a01",
+    }
     with consent_client(empty_db, clock) as client:
         first = client.post("/consent", content=first_body, headers=headers)
         clock.now = NOW + dt.timedelta(minutes=5)
@@ -915,8 +918,19 @@ def test_same_key_and_body_replays_the_first_answer(empty_db: Database) -> None:
     assert counts(empty_db) == nothing(1, 1, 1)
 
 
+@pytest.mark.parametrize("key", ["retry-me", "1", "0b8f3c52-7f0e-4a53-9a0c"])
+def test_an_idempotency_key_that_is_not_a_uuid_is_422(empty_db: Database, key: str) -> None:
+    # A replay answers the record's id: a guessable key would hand one visitor's record to
+    # another, so keys must be UUIDs.
+    with consent_client(empty_db) as client:
+        response = post(client, {"analytics": True}, {"Idempotency-Key": key})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert counts(empty_db) == nothing(0, 0, 0)
+
+
 def test_same_key_with_another_body_is_422(empty_db: Database) -> None:
-    headers = {"Idempotency-Key": "retry-me-2"}
+    headers = {"Idempotency-Key": "0b8f3c52-7f0e-4a53-9a0c-0f4b1d6e2a02"}
     with consent_client(empty_db) as client:
         first = post(client, {"analytics": True}, headers)
         response = post(client, {"analytics": False}, headers)
@@ -932,8 +946,12 @@ def test_same_key_with_another_body_is_422(empty_db: Database) -> None:
 
 def test_different_keys_make_different_records(empty_db: Database) -> None:
     with consent_client(empty_db) as client:
-        first = post(client, {"analytics": True}, {"Idempotency-Key": "key-a"})
-        second = post(client, {"analytics": True}, {"Idempotency-Key": "key-b"})
+        first = post(
+            client, {"analytics": True}, {"Idempotency-Key": "0b8f3c52-7f0e-4a53-9a0c-0f4b1d6e2a0a"}
+        )
+        second = post(
+            client, {"analytics": True}, {"Idempotency-Key": "0b8f3c52-7f0e-4a53-9a0c-0f4b1d6e2a0b"}
+        )
         third = post(client, {"analytics": True})
     ids = [response.json()["id"] for response in (first, second, third)]
     assert len(set(ids)) == 3
@@ -1084,7 +1102,9 @@ def test_nothing_identifying_is_stored(empty_db: Database) -> None:
     clock = Clock()
     with consent_client(empty_db, clock) as client:
         response = post(
-            client, {"analytics": True}, {**IDENTIFYING_HEADERS, "Idempotency-Key": "k-1"}
+            client,
+            {"analytics": True},
+            {**IDENTIFYING_HEADERS, "Idempotency-Key": "0b8f3c52-7f0e-4a53-9a0c-0f4b1d6e2a11"},
         )
         consent_id = response.json()["id"]
         clock.now = NOW + DAY

@@ -176,7 +176,7 @@ async def drive(base: str, rng: random.Random) -> tuple[Driver, Plan]:
                 await driver.send(client, "POST", "/consent", driver.body(rng.choice(ANSWERS)))
 
         async def same_key_posts(n: int) -> None:
-            key = f"load-{n}-{uuid.uuid4()}"
+            key = str(uuid.uuid4())
             body = driver.body(rng.choice(ANSWERS))
             senders = [(n + k) % CLIENTS for k in range(SAME_KEY_SENDERS)]
             plan.same_key[key] = list(

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.models.common import Problem, ValidationIssue
 
@@ -122,6 +123,10 @@ async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = {name.title(): value for name, value in (exc.headers or {}).items()}
     detail = str(exc.detail)
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        # FastAPI's answer to a body its JSON decoder gave up on (e.g. nested too deeply).
+        problem = invalid(("body",), "could not be parsed as JSON")
+        return problem_response(problem.status, problem.detail, problem.errors)
     if exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
         detail = f"No resource at {request.url.path}."
     elif exc.status_code == 405:
@@ -132,16 +137,39 @@ async def _on_http_error(request: Request, exc: Exception) -> ProblemResponse:
     return problem_response(exc.status_code, detail, headers=headers or None)
 
 
-async def _on_unexpected(_request: Request, exc: Exception) -> ProblemResponse:
-    logger.exception("unhandled error", exc_info=exc)
-    return problem_response(500, "An unexpected error occurred; it has been logged.")
+class UnexpectedErrorMiddleware:
+    """A 500 problem for any exception, answered inside the CORS and cache policy.
+
+    Starlette's own last-resort handler sits outside every middleware, so its 500 would carry
+    neither `Cache-Control: no-store` on consent routes nor the CORS headers a browser needs to
+    read it. No traceback reaches the client; it is logged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            logger.exception("unhandled error")
+            if started or scope["type"] != "http":
+                raise
+            response = problem_response(500, "An unexpected error occurred; it has been logged.")
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, _on_api_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)
 
 
 # Documented on every operation, so that generated clients know the error shape.

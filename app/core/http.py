@@ -1,5 +1,7 @@
 """HTTP behaviour shared by every route: HEAD for every GET, and strict query strings."""
 
+from typing import Any, get_args, get_origin
+
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -35,17 +37,24 @@ class HeadAsGetMiddleware:
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
-def _query_params(dependant: Dependant) -> set[str]:
-    names = {param.alias for param in dependant.query_params}
+def _query_params(dependant: Dependant) -> dict[str, bool]:
+    """Each query parameter of a route, with whether it may be repeated (a list)."""
+    names = {param.alias: _is_list(param.field_info.annotation) for param in dependant.query_params}
     for sub_dependant in dependant.dependencies:
         names |= _query_params(sub_dependant)
     return names
 
 
-def _declared_query_params(route: APIRoute) -> frozenset[str]:
-    declared: frozenset[str] | None = getattr(route, "_pubapi_query_params", None)
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, tuple, set, frozenset):
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation) if get_origin(annotation) is not None)
+
+
+def _declared_query_params(route: APIRoute) -> dict[str, bool]:
+    declared: dict[str, bool] | None = getattr(route, "_pubapi_query_params", None)
     if declared is None:
-        declared = frozenset(_query_params(route.dependant))
+        declared = _query_params(route.dependant)
         route._pubapi_query_params = declared  # type: ignore[attr-defined]
     return declared
 
@@ -60,6 +69,9 @@ async def reject_unknown_query_params(request: Request) -> None:
         if name not in allowed:
             choices = ", ".join(sorted(allowed)) or "none"
             raise invalid(("query", name), f"unknown query parameter; allowed: {choices}")
+        if not allowed[name] and len(request.query_params.getlist(name)) > 1:
+            # Otherwise the last value would silently win.
+            raise invalid(("query", name), "given more than once; it takes one value")
 
 
 MAX_BODY_BYTES = 16 * 1024

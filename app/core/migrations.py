@@ -1,12 +1,14 @@
 """Alembic, driven from code: `pubapi migrate`, start-up, `/ready` and the tests use this."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from app.core.config import PROJECT_ROOT
 
@@ -39,3 +41,27 @@ def current_revision(engine: Engine) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+# Arbitrary, fixed: the PostgreSQL advisory lock that serialises schema changes.
+SCHEMA_LOCK_KEY = 0x70756261  # "puba"
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Hold the schema lock: processes starting together migrate (and seed) one at a time.
+
+    On PostgreSQL a session-level advisory lock; SQLite serves one machine, where
+    `pubapi serve --workers N` migrates once before starting its workers.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            conn.commit()

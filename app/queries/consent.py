@@ -165,13 +165,29 @@ def purge_expired(conn: Connection, horizon: dt.datetime) -> int:
     """Delete every record whose last state expired before `horizon`; their states follow.
 
     The last state, not the latest expiry: an older state may outlive it when the configured
-    lifetime was shortened since.
+    lifetime was shortened since. The records are locked first and judged again under the
+    lock, so that a PUT renewing one of them meanwhile (it locks the record too) keeps it.
     """
+    candidates = (
+        conn.execute(
+            select(CONSENT.c.id).where(CONSENT.c.id.in_(_stale(horizon))).with_for_update()
+        )
+        .scalars()
+        .all()
+    )
+    deleted = 0
+    for start in range(0, len(candidates), 1000):
+        chunk = candidates[start : start + 1000]
+        still_stale = CONSENT.c.id.in_(_stale(horizon))
+        result = conn.execute(delete(CONSENT).where(CONSENT.c.id.in_(chunk), still_stale))
+        deleted += int(result.rowcount)
+    return deleted
+
+
+def _stale(horizon: dt.datetime) -> Any:
     last = select(S.consent_id, func.max(S.seq).label("seq")).group_by(S.consent_id).subquery()
-    stale = (
+    return (
         select(S.consent_id)
         .join(last, (S.consent_id == last.c.consent_id) & (S.seq == last.c.seq))
         .where(S.expires_at < horizon)
     ).scalar_subquery()
-    result = conn.execute(delete(CONSENT).where(CONSENT.c.id.in_(stale)))
-    return int(result.rowcount)

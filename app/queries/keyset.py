@@ -10,10 +10,15 @@ from sqlmodel import Session
 
 from app.core.errors import invalid
 from app.core.pagination import CURSOR_LOC
+from app.core.text import printable
+
+# Ids are 32-bit on PostgreSQL (SERIAL); counts fit in 64 bits on both engines.
+MAX_ID = 2**31 - 1
+MAX_INT = 2**63 - 1
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _is_int(value: Any, low: int = -MAX_INT, high: int = MAX_INT) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Ordering:
         """Rows strictly after the row whose cursor key is `key`."""
         try:
             raw, ident = key
-            if not _is_int(ident):
+            if not _is_int(ident, 1, MAX_ID):
                 raise ValueError(ident)
             value = None if raw is None else self.parse(raw)
         except (ValueError, TypeError):
@@ -79,9 +84,11 @@ def fetch_page(
 
 
 def parse_text(value: Any) -> str:
+    """A cursor's text, refused when no database column could hold it."""
     if not isinstance(value, str):
         raise ValueError(value)
-    return value
+    value.encode("utf-8")  # lone surrogates raise UnicodeEncodeError, a ValueError
+    return printable(value)
 
 
 def parse_int(value: Any) -> int:

@@ -51,13 +51,13 @@ ConsentId = Annotated[
     ),
 ]
 IdempotencyKeyHeader = Annotated[
-    str | None,
+    uuid.UUID | None,
     Header(
         alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Makes a retried POST safe: the same key and body replay the first "
-        "answer and write nothing; the same key with another body is a 422.",
+        description="A fresh random UUID per consent given, which makes a retried POST safe: "
+        "the same key and body replay the first answer and write nothing; the same key with "
+        "another body is a 422. It must be a UUID: a replay answers the record's id, so a "
+        "guessable key would hand one visitor's record to another.",
         examples=["5f0c1d3e-2b7a-4a1e-9c44-7d2e0f6b8a91"],
     ),
 ]
@@ -144,25 +144,24 @@ def create_consent(
     choices = _checked_choices(body, policy)
     request_hash = _request_hash(body)
     engine = request.app.state.write_engine
+    key = None if idempotency_key is None else str(idempotency_key)
 
     def record() -> queries.State:
         with engine.begin() as conn:
-            if idempotency_key is not None:
-                stored = queries.idempotency_record(conn, idempotency_key)
+            if key is not None:
+                stored = queries.idempotency_record(conn, key)
                 if stored is not None:
                     return _replay(conn, request_hash, *stored)
             now = _now(request)
             state = queries.create_consent(conn, policy.version, choices, now, _lifetime(request))
-            if idempotency_key is not None:
-                queries.remember_idempotency_key(
-                    conn, idempotency_key, request_hash, state.consent_id, now
-                )
+            if key is not None:
+                queries.remember_idempotency_key(conn, key, request_hash, state.consent_id, now)
             return state
 
     try:
         state = record()
     except IntegrityError:
-        if idempotency_key is None:
+        if key is None:
             raise
         # A concurrent request stored the same key first (and rolled this one back): this
         # request is then a replay of that one.

@@ -10,7 +10,7 @@ from sqlalchemy import Table
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import not_found, problem_responses
 from app.core.pagination import PageDep, fingerprint, paginate
-from app.core.text import SearchText
+from app.core.text import SearchText, fold
 from app.models import AuthorPublic, Page, PublicationPublic, VenuePublic
 from app.models.tables import AUTHOR, VENUE
 from app.queries import entities as queries
@@ -77,7 +77,7 @@ def entity_router(
             response,
             codec,
             page,
-            fingerprint(plural, sort, q),
+            fingerprint(plural, sort, None if q is None else fold(q)),
             lambda after: queries.list_entities(
                 session, table, sort, page.limit, page.offset, after, q
             ),

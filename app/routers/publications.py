@@ -11,11 +11,11 @@ from app.core.pagination import PageDep, fingerprint, paginate
 from app.core.text import printable
 from app.models import Page, PublicationPublic
 from app.queries import publications as queries
+from app.queries.keyset import MAX_ID
 from app.queries.publications import PublicationFilters, PublicationSort
 
 router = APIRouter(tags=["publications"])
 
-MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Publication id.", examples=[4])]
 
 

@@ -138,6 +138,9 @@ def _raw_records(path: Path, handle: IO[bytes]) -> Iterator[tuple[str, Any]]:
                     raise SeedError(path, f"line {number}", message) from None
                 except ValueError as exc:
                     raise SeedError(path, f"line {number}", f"invalid JSON: {exc}") from None
+                except RecursionError:
+                    message = "invalid JSON: nested too deeply"
+                    raise SeedError(path, f"line {number}", message) from None
                 yield f"line {number}", raw
         return
     first = handle.read(1)
@@ -151,6 +154,8 @@ def _raw_records(path: Path, handle: IO[bytes]) -> Iterator[tuple[str, Any]]:
         for item in ijson.items(handle, "item", use_float=True):
             yield f"record {index}", item
             index += 1
+    except RecursionError:
+        raise SeedError(path, f"record {index}", "invalid JSON: nested too deeply") from None
     except ijson.JSONError as exc:
         # ijson's message goes on with a picture of where it stopped: keep its first line.
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -4,13 +4,32 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from app.core.dates import IsoDate
-from app.core.text import fold
+from app.core.text import fold, printable
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# Control characters are refused: PostgreSQL cannot store NUL, and both engines must agree.
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(printable)
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(printable),
+]
+Key = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(printable),
+]
 
 
 class SeedPublication(BaseModel):
@@ -36,8 +55,7 @@ class SeedPublication(BaseModel):
     )
 
     key: Annotated[
-        str | None,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+        Key | None,
         Field(
             description="Stable source identifier. Without it the loader derives one from the "
             "title (or, for an untitled record, the abstract) and the authors."
