@@ -8,9 +8,12 @@ Tequila's byline in order; author 11 wrote publication 10.
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 
 from app.core.config import PROJECT_ROOT
 
@@ -193,3 +196,20 @@ def assert_offset_with_cursor_is_422(client: TestClient, path: str, limit: int) 
         422,
         unprocessable(["query", "offset"], msg, f"offset: {msg}"),
     )
+
+
+@contextmanager
+def recorded_statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement `engine` runs inside the block, in order."""
+    statements: list[str] = []
+
+    def record(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

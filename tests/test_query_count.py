@@ -15,17 +15,16 @@ Statements per request, besides that BEGIN:
 import datetime as dt
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
 
 from app.main import create_app
 from app.seed import loader
 from tests.conftest import Database
+from tests.support import recorded_statements
 
 LIST_SELECTS = {
     "/publications": 3,
@@ -42,22 +41,6 @@ SEED_TOTALS = {
     "/authors/1/publications": 1,
     "/venues/1/publications": 2,
 }
-
-
-@contextmanager
-def recorded_statements(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(
-        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
-    ) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def statements_of(client: TestClient, url: str) -> tuple[dict[str, Any], list[str]]:

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
 
 from app.main import create_app
 from app.seed import loader
@@ -47,6 +46,7 @@ from tests.support import (
     get_json,
     ids,
     not_found,
+    recorded_statements,
     unprocessable,
 )
 
@@ -363,22 +363,6 @@ def test_fields_do_not_change_the_total_or_filters(client):
 # --- the database reads only what is asked ---------------------------------------------------
 
 WATCHED = ("abstract", "publication_author", "venue")
-
-
-@contextmanager
-def recorded_statements(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(
-        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
-    ) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def statement_summary(client: TestClient, url: str) -> list[tuple[str, list[str]]]:
