@@ -22,13 +22,14 @@ from app.routers import consent, entities, health, publications
 from app.seed.policy import load_policy
 
 DESCRIPTION = """\
-Read-only JSON API over the institute's publications, with authors and venues.
+Read-only JSON API over the institute's publications, with authors and venues, and the one
+write the site needs: recording a visitor's cookie-consent choices (`/consent`).
 
 * Lists share one envelope: `{"results": [...], "meta": {...}}` with `total`, `limit`,
   `offset` and `next_cursor` in `meta`. Page with `limit`/`offset` (numbered pages), or
   follow `meta.next_cursor` or the `Link` header (constant cost at any depth).
 * Every error is an RFC 9457 problem (`application/problem+json`).
-* `HEAD` is accepted wherever `GET` is.
+* `HEAD` is accepted wherever `GET` is; unknown query parameters are refused.
 """
 
 
