@@ -6,6 +6,7 @@ from sqlalchemy.engine import Connection
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import get_settings
 from app.core.db import make_engine, metadata
+from app.core.migrations import include_object
 
 config = context.config
 
@@ -20,6 +21,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -36,7 +36,8 @@ MISSING_ID = 999999
 NOT_AN_INTEGER = "Input should be a valid integer, unable to parse string as an integer"
 
 PUBLICATION_PARAMS = (
-    "author, cursor, facets, fields, from_date, limit, offset, sort, status, to_date, venue, year"
+    "author, cursor, facets, fields, from_date, limit, offset, q, sort, status, to_date, venue, "
+    "year"
 )
 ENTITY_PARAMS = "cursor, limit, offset, q, sort"
 

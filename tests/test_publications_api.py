@@ -96,7 +96,7 @@ def test_sorts(client, sort, expected):
 
 
 def test_unknown_sort_is_422(client):
-    msg = "Input should be '-published_on', 'published_on', 'title' or '-title'"
+    msg = "Input should be '-published_on', 'published_on', 'title', '-title' or 'relevance'"
     assert_problem(
         client.get("/publications", params={"sort": "year"}),
         422,
@@ -283,7 +283,7 @@ def test_bad_filter_value_is_422(client, name, value, msg):
 def test_unknown_parameter_is_422(client):
     msg = (
         "unknown query parameter; allowed: author, cursor, facets, fields, from_date, limit, "
-        "offset, sort, status, to_date, venue, year"
+        "offset, q, sort, status, to_date, venue, year"
     )
     assert_problem(
         client.get("/publications", params={"yaer": 2025}),

@@ -15,6 +15,14 @@ from app.core.config import PROJECT_ROOT
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """What the models describe: not the search index, whose shape differs per engine
+    (an FTS5 virtual table and its shadow tables on SQLite, a tsvector table on PostgreSQL)."""
+    return not (type_ == "table" and (name or "").startswith("publication_search"))
+
+
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -92,3 +92,14 @@ class PublicationPublic(TypedDict):
     authors: NotRequired[
         Annotated[list[AuthorRef], pydantic.Field(description="Byline order; `[]` when unknown.")]
     ]
+    snippet: NotRequired[
+        Annotated[
+            str | None,
+            pydantic.Field(
+                description="With `q`: the best-matching passage of the abstract (or the title "
+                "when there is no abstract), HTML-escaped, with the matches in `<mark>`; safe to "
+                "insert as HTML.",
+                examples=["… <mark>Ternary</mark> weight <mark>quantization</mark> addresses …"],
+            ),
+        ]
+    ]

@@ -97,5 +97,11 @@ def parse_int(value: Any) -> int:
     return int(value)
 
 
+def parse_float(value: Any) -> float:
+    if not (_is_int(value) or isinstance(value, float)) or value != value or abs(value) > 1e300:
+        raise ValueError(value)
+    return float(value)
+
+
 def parse_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(parse_text(value))

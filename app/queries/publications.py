@@ -6,14 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, false, func, select
 from sqlmodel import Session
 
 from app.core.pagination import Found
+from app.core.search import SearchQuery, snippet
 from app.models.tables import AUTHOR, PUBLICATION, PUBLICATION_AUTHOR, VENUE
-from app.queries.keyset import Ordering, fetch_page, parse_date, parse_text
+from app.queries import search as search_index
+from app.queries.keyset import Ordering, fetch_page, parse_date, parse_float, parse_text
 
-PublicationSort = Literal["-published_on", "published_on", "title", "-title"]
+PublicationSort = Literal["-published_on", "published_on", "title", "-title", "relevance"]
 
 P = PUBLICATION.c
 PA = PUBLICATION_AUTHOR.c
@@ -42,9 +44,15 @@ class PublicationFilters:
     # Set by /authors/{id}/publications and /venues/{id}/publications.
     scope_author: int | None = None
     scope_venue: int | None = None
+    # `q`, read as a search.
+    search: SearchQuery | None = None
 
-    def where(self) -> list[ColumnElement[bool]]:
+    def where(self, dialect: str, with_search: bool = True) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []
+        if self.search is not None and with_search:
+            clauses.append(
+                false() if self.search.empty else search_index.matches(dialect, self.search)
+            )
         if self.years:
             clauses.append(P.year.in_(self.years))
         if self.from_date is not None:
@@ -70,14 +78,20 @@ def _has_author(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(BY.publication_id == P.id, condition).correlate(PUBLICATION)
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def count_publications(session: Session, filters: PublicationFilters) -> int:
-    query = select(func.count()).select_from(PUBLICATION).where(*filters.where())
+    query = select(func.count()).select_from(PUBLICATION).where(*filters.where(_dialect(session)))
     return int(session.execute(query).scalar_one())
 
 
 # What `fields` may name, in the order of a full publication.
 FIELDS = ("id", "title", "abstract", "published_on", "year", "venue", "status", "authors")
 ALL_FIELDS = frozenset(FIELDS)
+# With `q`, a result also has `snippet`: the best passage, HTML-escaped, matches in <mark>.
+SEARCH_FIELDS = (*FIELDS, "snippet")
 FACETS = ("year", "venue", "status", "author")
 MAX_BUCKETS = 100
 
@@ -96,10 +110,23 @@ def list_publications(
     Only the columns of the requested `fields` are read (and the bylines only when `authors`
     is one of them).
     """
-    ordering = ORDERINGS[sort]
-    query = _publication_columns(fields, extra=ordering.column).where(*filters.where())
+    dialect = _dialect(session)
+    if sort == "relevance" and filters.search is not None and not filters.search.empty:
+        ranked = search_index.ranked(dialect, filters.search)
+        ordering = Ordering(
+            ranked.c.score, P.id, descending=True, nullable=False, parse=parse_float
+        )
+        query = _publication_columns(fields, extra=ranked.c.score, search=filters.search)
+        query = query.join(ranked, ranked.c.id == P.id).where(
+            *filters.where(dialect, with_search=False)
+        )
+    else:
+        # (relevance over a search of no words: nothing matches, any order will do)
+        ordering = ORDERINGS["-published_on" if sort == "relevance" else sort]
+        query = _publication_columns(fields, extra=ordering.column, search=filters.search)
+        query = query.where(*filters.where(dialect))
     rows, next_key = fetch_page(session, query, ordering, limit, offset, after)
-    results = _public(session, rows, fields)
+    results = _public(session, rows, fields, filters.search)
     return Found(results, count_publications(session, filters), next_key)
 
 
@@ -111,11 +138,14 @@ def get_publication(
     return results[0] if results else None
 
 
-def _publication_columns(fields: frozenset[str], extra: Any = None) -> Any:
+def _publication_columns(
+    fields: frozenset[str], extra: Any = None, search: SearchQuery | None = None
+) -> Any:
     """SELECT of what `fields` needs: always the id (bylines, cursors), and `extra`."""
     columns: list[Any] = [P.id]
+    snippet_needs = ("title", "abstract") if search is not None and "snippet" in fields else ()
     for name in ("title", "abstract", "published_on", "year", "status"):
-        if name in fields:
+        if name in fields or name in snippet_needs:
             columns.append(P[name])
     source: Any = PUBLICATION
     if "venue" in fields:
@@ -126,15 +156,24 @@ def _publication_columns(fields: frozenset[str], extra: Any = None) -> Any:
     return select(*columns).select_from(source)
 
 
-def _public(session: Session, rows: Sequence[Any], fields: frozenset[str]) -> list[dict[str, Any]]:
+def _public(
+    session: Session,
+    rows: Sequence[Any],
+    fields: frozenset[str],
+    search: SearchQuery | None = None,
+) -> list[dict[str, Any]]:
     bylines = _bylines(session, [row["id"] for row in rows]) if "authors" in fields else {}
     results = []
     for row in rows:
         item: dict[str, Any] = {}
-        for name in FIELDS:
+        for name in SEARCH_FIELDS:
             if name not in fields:
                 continue
-            if name == "venue":
+            if name == "snippet":
+                if search is not None:
+                    passage = row["abstract"] if row["abstract"] is not None else row["title"]
+                    item["snippet"] = None if passage is None else snippet(passage, search)
+            elif name == "venue":
                 venue_id = row["venue_id"]
                 item["venue"] = (
                     None if venue_id is None else {"id": venue_id, "name": row["venue_name"]}
@@ -165,7 +204,7 @@ def facet_counts(
     session: Session, filters: PublicationFilters, facets: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Counts over the whole filtered set: most frequent first, then by value, 100 at most."""
-    where = filters.where()
+    where = filters.where(_dialect(session))
     bytewise = session.get_bind().dialect.name == "postgresql"
     counted: dict[str, list[dict[str, Any]]] = {}
     for facet in facets:

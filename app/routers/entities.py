@@ -21,7 +21,7 @@ from app.routers.publications import (
     FacetsDep,
     FieldsDep,
     FiltersDep,
-    SortQuery,
+    SortDep,
     publication_page,
 )
 
@@ -116,7 +116,7 @@ def entity_router(
         page: PageDep,
         fields: FieldsDep,
         facets: FacetsDep,
-        sort: SortQuery = "-published_on",
+        sort: SortDep,
     ) -> dict[str, Any]:
         if queries.get_entity(session, table, ident) is None:
             raise not_found(noun, ident)

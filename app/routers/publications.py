@@ -8,6 +8,7 @@ from app.core.dates import IsoDate
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import invalid, not_found, problem_responses
 from app.core.pagination import PageDep, fingerprint, paginate
+from app.core.search import parse_query
 from app.core.text import printable
 from app.models import Page, PublicationPublic
 from app.queries import publications as queries
@@ -20,6 +21,18 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Publication id.", exa
 
 
 def publication_filters(
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="Full-text search over title, abstract and author names, ranked by "
+            "relevance. Plain text, never query syntax: words match whatever their case, "
+            'accents or English inflection; "quoted words" match as a phrase; the last word, '
+            "while it is being typed, matches as a prefix (`tern` finds Ternary). Each result "
+            "then has a `snippet`.",
+            examples=["ternary quantization"],
+        ),
+    ] = None,
     year: Annotated[
         list[Annotated[int, Field(ge=1, le=9999)]] | None,
         Query(description="Publication year; repeat for several.", examples=[2025]),
@@ -50,7 +63,14 @@ def publication_filters(
 ) -> PublicationFilters:
     if from_date is not None and to_date is not None and from_date > to_date:
         raise invalid(("query", "from_date"), f"from_date {from_date} is after to_date {to_date}")
+    search = None
+    if q is not None:
+        try:
+            search = parse_query(printable(q))
+        except ValueError as exc:
+            raise invalid(("query", "q"), str(exc)) from None
     return PublicationFilters(
+        search=search,
         years=tuple(sorted(set(year or ()))),
         from_date=from_date,
         to_date=to_date,
@@ -61,10 +81,6 @@ def publication_filters(
 
 
 FiltersDep = Annotated[PublicationFilters, Depends(publication_filters)]
-SortQuery = Annotated[
-    PublicationSort,
-    Query(description="Order of the results; ties are broken by id.", examples=["-published_on"]),
-]
 
 
 def _names(param: str, raw: str, allowed: Sequence[str], noun: str) -> list[str]:
@@ -82,14 +98,49 @@ def selected_fields(
         Query(
             max_length=200,
             description="Comma-separated fields to return (sparse fieldset), of "
+            f"`{','.join(queries.SEARCH_FIELDS)}` (`snippet` with `q` only); all when absent.",
+            examples=["id,title,year"],
+        ),
+    ] = None,
+    q: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> frozenset[str]:
+    return _fields(fields, queries.FIELDS if q is None else queries.SEARCH_FIELDS)
+
+
+def _fields(fields: str | None, allowed: Sequence[str]) -> frozenset[str]:
+    if fields is None:
+        return frozenset(allowed)
+    return frozenset(_names("fields", fields, allowed, "field"))
+
+
+def one_publication_fields(
+    fields: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma-separated fields to return (sparse fieldset), of "
             f"`{','.join(queries.FIELDS)}`; all when absent.",
             examples=["id,title,year"],
         ),
     ] = None,
 ) -> frozenset[str]:
-    if fields is None:
-        return queries.ALL_FIELDS
-    return frozenset(_names("fields", fields, queries.FIELDS, "field"))
+    return _fields(fields, queries.FIELDS)
+
+
+def resolved_sort(
+    sort: Annotated[
+        PublicationSort | None,
+        Query(
+            description="Order of the results; ties are broken by id. Default: `relevance` "
+            "with `q` (which it needs), `-published_on` without.",
+            examples=["-published_on"],
+        ),
+    ] = None,
+    q: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> str:
+    if sort == "relevance" and q is None:
+        raise invalid(("query", "sort"), "relevance needs q: there is nothing to rank by")
+    return sort or ("relevance" if q is not None else "-published_on")
 
 
 def selected_facets(
@@ -107,6 +158,7 @@ def selected_facets(
 
 
 FieldsDep = Annotated[frozenset[str], Depends(selected_fields)]
+SortDep = Annotated[str, Depends(resolved_sort)]
 FacetsDep = Annotated[tuple[str, ...], Depends(selected_facets)]
 
 
@@ -155,7 +207,7 @@ def list_publications(
     page: PageDep,
     fields: FieldsDep,
     facets: FacetsDep,
-    sort: SortQuery = "-published_on",
+    sort: SortDep,
 ) -> dict[str, Any]:
     """List publications, filtered, sorted and paginated."""
     return publication_page(request, response, session, codec, filters, sort, page, fields, facets)
@@ -168,7 +220,9 @@ def list_publications(
     responses=problem_responses(404, 422),
 )
 def get_publication(
-    session: SessionDep, publication_id: IdPath, fields: FieldsDep
+    session: SessionDep,
+    publication_id: IdPath,
+    fields: Annotated[frozenset[str], Depends(one_publication_fields)],
 ) -> dict[str, Any]:
     """Get one publication by id."""
     publication = queries.get_publication(session, publication_id, fields)

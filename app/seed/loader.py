@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from app.core.text import fold
 from app.models.tables import AUTHOR, DATASET_STATE, PUBLICATION, PUBLICATION_AUTHOR, VENUE
+from app.queries import search
 from app.seed.records import SeedPublication
 
 BATCH_SIZE = 500
@@ -294,6 +295,10 @@ class _Writer:
         ]
         if links:
             self.conn.execute(insert(PA), links)
+        search.write(
+            self.conn,
+            [(ids[r.key], r.data.title, r.data.abstract, r.data.authors) for r in touched],
+        )
         self.report.inserted += len(fresh)
         self.report.updated += len(changed)
 

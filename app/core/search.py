@@ -1,0 +1,136 @@
+"""Full-text search, the same on every engine: how text becomes terms, how `q` is read, and
+how a snippet is cut.
+
+Text is folded (case and accents), split into runs of letters and digits, and stemmed
+(English Snowball) here in Python; SQLite's FTS5 table and PostgreSQL's tsvector only index
+the terms made here. So both engines match exactly the same documents for the same `q`.
+"""
+
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+
+from app.core.text import fold
+
+WORD = re.compile(r"[^\W_]+")
+QUOTED = re.compile(r'"([^"]*)"?')
+MAX_TERMS = 32
+# Lexemes longer than this are not indexed (PostgreSQL's limit is 2 KiB; no word is this long).
+MAX_TERM_LENGTH = 100
+SNIPPET_WORDS = 30
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=4096)
+def stem(word: str) -> str:
+    return str(_stemmer.stemWord(word))
+
+
+def words(text: str) -> list[str]:
+    """Folded words of `text`, in order."""
+    return [w for w in WORD.findall(fold(text)) if len(w) <= MAX_TERM_LENGTH]
+
+
+def terms(text: str) -> list[str]:
+    """What a text is indexed as: its stemmed words, in order."""
+    return [stem(word) for word in words(text)]
+
+
+class QueryError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """User text read as search: every term, phrase and the prefix must match (AND)."""
+
+    terms: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    # The word being typed at the end of the text: it matches the start of a word, or the
+    # word itself once stemmed (`tern` finds "Ternary"; `quantization` finds "quantized").
+    prefix: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.terms or self.phrases or self.prefix)
+
+    def stems(self) -> set[str]:
+        found = set(self.terms) | {t for phrase in self.phrases for t in phrase}
+        return found | ({stem(self.prefix)} if self.prefix else set())
+
+
+def parse_query(text: str) -> SearchQuery:
+    """`q` as a search, never as query syntax: quoted text is a phrase, other words are terms,
+    and the last word, when the text ends inside it, is a prefix (search as you type)."""
+    phrases: list[tuple[str, ...]] = []
+    loose: list[str] = []
+    position = 0
+    for match in QUOTED.finditer(text):
+        loose += words(text[position : match.start()])
+        quoted = terms(match.group(1))
+        if len(quoted) > 1:
+            phrases.append(tuple(quoted))
+        else:
+            loose += words(match.group(1))
+        position = match.end()
+    tail = words(text[position:])
+    loose += tail
+    prefix = loose.pop() if tail and text[-1].isalnum() else None
+    found = tuple(dict.fromkeys(stem(word) for word in loose))
+    count = len(found) + sum(len(phrase) for phrase in phrases) + (prefix is not None)
+    if count > MAX_TERMS:
+        raise QueryError(f"too many words: at most {MAX_TERMS}")
+    return SearchQuery(terms=found, phrases=tuple(dict.fromkeys(phrases)), prefix=prefix)
+
+
+@dataclass
+class _Token:
+    start: int
+    end: int
+    word: str
+    term: str
+    hit: bool = field(default=False)
+
+
+def snippet(text: str, query: SearchQuery) -> str:
+    """The passage of `text` with the most matches, HTML-escaped, matches in `<mark>`."""
+    tokens = [
+        _Token(m.start(), m.end(), (w := fold(m.group())), stem(w)) for m in WORD.finditer(text)
+    ]
+    stems = query.stems()
+    for token in tokens:
+        token.hit = token.term in stems or (
+            query.prefix is not None and token.word.startswith(query.prefix)
+        )
+    if len(tokens) <= SNIPPET_WORDS:
+        first, last = 0, len(tokens)
+    else:
+        hits = [int(t.hit) for t in tokens]
+        best, best_at, window = -1, 0, sum(hits[:SNIPPET_WORDS])
+        for at in range(len(tokens) - SNIPPET_WORDS + 1):
+            if at:
+                window += hits[at + SNIPPET_WORDS - 1] - hits[at - 1]
+            if window > best:
+                best, best_at = window, at
+        # Start a little before the first match, so that it reads in context.
+        first_hit = next((i for i in range(best_at, best_at + SNIPPET_WORDS) if hits[i]), best_at)
+        first = max(0, min(first_hit - 3, len(tokens) - SNIPPET_WORDS))
+        last = first + SNIPPET_WORDS
+    if not tokens:
+        return html.escape(text)
+    begin = 0 if first == 0 else tokens[first].start
+    end = len(text) if last >= len(tokens) else tokens[last - 1].end
+    out = ["…" if begin else ""]
+    cursor = begin
+    for token in tokens[first:last]:
+        if token.hit:
+            out.append(html.escape(text[cursor : token.start]))
+            out.append(f"<mark>{html.escape(text[token.start : token.end])}</mark>")
+            cursor = token.end
+    out.append(html.escape(text[cursor:end]))
+    out.append("…" if end < len(text) else "")
+    return "".join(out)

@@ -1,0 +1,153 @@
+"""The search index, one per engine, over the terms app.core.search makes.
+
+SQLite: an FTS5 table `publication_search` (rowid = publication id) with the stemmed terms of
+the title, abstract and authors, and the plain folded words for prefixes; ranked by BM25.
+PostgreSQL: a table `publication_search` holding one tsvector per publication (stems weighted
+A title, B authors, C abstract; plain words D, for prefixes) under a GIN index; ranked by
+ts_rank_cd.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    REAL,
+    ColumnElement,
+    Connection,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
+
+from app.core.search import SearchQuery, stem, terms, words
+from app.models.tables import PUBLICATION
+
+P = PUBLICATION.c
+FTS_STEMS = "{title abstract authors}"
+# Weights: title, abstract, authors, words (prefix matches only count as matches).
+BM25 = "bm25(publication_search, 10.0, 1.0, 5.0, 0.0)"
+# ts_rank_cd weights in PostgreSQL's order: D (words), C (abstract), B (authors), A (title).
+TS_WEIGHTS = "{0.0, 0.1, 0.5, 1.0}"
+WORDS_OFFSET = 8192
+MAX_POSITION = 16383
+
+Document = tuple[int, str | None, str | None, Sequence[str]]
+
+
+def _vector(title: str | None, abstract: str | None, authors: Sequence[str]) -> str:
+    """A tsvector literal: stems with positions and weights, then the words for prefixes."""
+    positions: dict[str, list[str]] = {}
+    position = 1
+    for weight, text_ in (("A", title or ""), ("B", " ".join(authors)), ("C", abstract or "")):
+        for found_stem, word in zip(terms(text_), words(text_), strict=True):
+            at = min(position, WORDS_OFFSET - 1)
+            positions.setdefault(found_stem, []).append(f"{at}{weight}")
+            word_at = min(position + WORDS_OFFSET, MAX_POSITION)
+            positions.setdefault(f"{word}", []).append(f"{word_at}D")
+            position += 1
+        position += 10  # a phrase never spans two fields
+    return " ".join(f"'{lexeme}':{','.join(at)}" for lexeme, at in positions.items())
+
+
+def write(conn: Connection, documents: Iterable[Document]) -> None:
+    """(Re)index publications: (id, title, abstract, author names)."""
+    rows = list(documents)
+    if not rows:
+        return
+    ids = [row[0] for row in rows]
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text(
+                "DELETE FROM publication_search WHERE rowid IN (SELECT value FROM json_each(:ids))"
+            ),
+            {"ids": str(ids)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO publication_search (rowid, title, abstract, authors, words) "
+                "VALUES (:id, :title, :abstract, :authors, :words)"
+            ),
+            [
+                {
+                    "id": ident,
+                    "title": " ".join(terms(title or "")),
+                    "abstract": " ".join(terms(abstract or "")),
+                    "authors": " ".join(terms(" ".join(authors))),
+                    "words": " ".join(words(" ".join([title or "", *authors, abstract or ""]))),
+                }
+                for ident, title, abstract, authors in rows
+            ],
+        )
+        return
+    conn.execute(
+        text(
+            "INSERT INTO publication_search (publication_id, vector) "
+            "VALUES (:id, CAST(:vector AS tsvector)) "
+            "ON CONFLICT (publication_id) DO UPDATE SET vector = excluded.vector"
+        ),
+        [
+            {"id": ident, "vector": _vector(title, abstract, authors)}
+            for ident, title, abstract, authors in rows
+        ],
+    )
+
+
+def _fts5(query: SearchQuery) -> str:
+    parts = [f'{FTS_STEMS} : "{term}"' for term in query.terms]
+    parts += [f'{FTS_STEMS} : "{" ".join(phrase)}"' for phrase in query.phrases]
+    if query.prefix is not None:
+        parts.append(f'({{words}} : "{query.prefix}" * OR {FTS_STEMS} : "{stem(query.prefix)}")')
+    return " AND ".join(parts)
+
+
+def _tsquery(query: SearchQuery) -> str:
+    parts = [f"'{term}':ABC" for term in query.terms]
+    parts += ["(" + " <-> ".join(f"'{t}':ABC" for t in phrase) + ")" for phrase in query.phrases]
+    if query.prefix is not None:
+        parts.append(f"('{query.prefix}':*D | '{stem(query.prefix)}':ABC)")
+    return " & ".join(parts)
+
+
+def ranked(dialect: str, query: SearchQuery) -> Any:
+    """A subquery (id, score) of the publications matching `query`; higher scores first."""
+    if dialect == "sqlite":
+        return (
+            select(literal_column("rowid").label("id"), literal_column(f"-{BM25}").label("score"))
+            .select_from(table("publication_search"))
+            .where(text("publication_search MATCH :fts").bindparams(fts=_fts5(query)))
+            .subquery("ranked")
+        )
+    tsquery = cast(literal(_tsquery(query)), TSQUERY)
+    vector: Any = column("vector")
+    return (
+        select(
+            column("publication_id").label("id"),
+            func.ts_rank_cd(cast(literal(TS_WEIGHTS), ARRAY(REAL)), vector, tsquery).label("score"),
+        )
+        .select_from(table("publication_search"))
+        .where(vector.op("@@")(tsquery))
+        .subquery("ranked")
+    )
+
+
+def matches(dialect: str, query: SearchQuery) -> ColumnElement[bool]:
+    """Publications matching `query`, as a condition on publication.id."""
+    if dialect == "sqlite":
+        match = text("publication_search MATCH :fts").bindparams(fts=_fts5(query))
+        ids: Any = (
+            select(literal_column("rowid")).select_from(table("publication_search")).where(match)
+        )
+    else:
+        tsquery = cast(literal(_tsquery(query)), TSQUERY)
+        ids = (
+            select(column("publication_id"))
+            .select_from(table("publication_search"))
+            .where(column("vector").op("@@")(tsquery))
+        )
+    return P.id.in_(ids)
