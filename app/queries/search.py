@@ -1,10 +1,11 @@
 """The search index, one per engine, over the terms app.core.search makes.
 
 SQLite: an FTS5 table `publication_search` (rowid = publication id) with the stemmed terms of
-the title, abstract and authors, and the plain folded words for prefixes; ranked by BM25.
-PostgreSQL: a table `publication_search` holding one tsvector per publication (stems weighted
-A title, B authors, C abstract; plain words D, for prefixes) under a GIN index; ranked by
-ts_rank_cd.
+the title, abstract and authors, and their plain folded words for prefixes; ranked by BM25.
+PostgreSQL: a table `publication_search` holding one tsvector per publication (weights A title,
+B authors, C abstract; the plain words, for prefixes, at positions of their own) under a GIN
+index; ranked by ts_rank_cd. Either way a match in the title counts most, in the abstract least,
+whether it is a whole word or the word being typed.
 """
 
 from collections.abc import Iterable, Sequence
@@ -23,16 +24,17 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, TSQUERY
 
 from app.core.search import SearchQuery, stem, terms, words
 from app.models.tables import PUBLICATION
 
 P = PUBLICATION.c
 FTS_STEMS = "{title abstract authors}"
-# Weights: title, abstract, authors, words (prefix matches only count as matches).
-BM25 = "bm25(publication_search, 10.0, 1.0, 5.0, 0.0)"
-# ts_rank_cd weights in PostgreSQL's order: D (words), C (abstract), B (authors), A (title).
+FTS_WORDS = "{title_words abstract_words authors_words}"
+# Weights of the columns: title, abstract, authors, then their plain words likewise.
+BM25 = "bm25(publication_search, 10.0, 1.0, 5.0, 10.0, 1.0, 5.0)"
+# ts_rank_cd weights in PostgreSQL's order: D (unused), C (abstract), B (authors), A (title).
 TS_WEIGHTS = "{0.0, 0.1, 0.5, 1.0}"
 WORDS_OFFSET = 8192
 MAX_POSITION = 16383
@@ -49,7 +51,7 @@ def _vector(title: str | None, abstract: str | None, authors: Sequence[str]) -> 
             at = min(position, WORDS_OFFSET - 1)
             positions.setdefault(found_stem, []).append(f"{at}{weight}")
             word_at = min(position + WORDS_OFFSET, MAX_POSITION)
-            positions.setdefault(f"{word}", []).append(f"{word_at}D")
+            positions.setdefault(word, []).append(f"{word_at}{weight}")
             position += 1
         position += 10  # a phrase never spans two fields
     return " ".join(f"'{lexeme}':{','.join(at)}" for lexeme, at in positions.items())
@@ -70,8 +72,10 @@ def write(conn: Connection, documents: Iterable[Document]) -> None:
         )
         conn.execute(
             text(
-                "INSERT INTO publication_search (rowid, title, abstract, authors, words) "
-                "VALUES (:id, :title, :abstract, :authors, :words)"
+                "INSERT INTO publication_search "
+                "(rowid, title, abstract, authors, title_words, abstract_words, authors_words) "
+                "VALUES (:id, :title, :abstract, :authors, "
+                ":title_words, :abstract_words, :authors_words)"
             ),
             [
                 {
@@ -79,7 +83,9 @@ def write(conn: Connection, documents: Iterable[Document]) -> None:
                     "title": " ".join(terms(title or "")),
                     "abstract": " ".join(terms(abstract or "")),
                     "authors": " ".join(terms(" ".join(authors))),
-                    "words": " ".join(words(" ".join([title or "", *authors, abstract or ""]))),
+                    "title_words": " ".join(words(title or "")),
+                    "abstract_words": " ".join(words(abstract or "")),
+                    "authors_words": " ".join(words(" ".join(authors))),
                 }
                 for ident, title, abstract, authors in rows
             ],
@@ -102,7 +108,8 @@ def _fts5(query: SearchQuery) -> str:
     parts = [f'{FTS_STEMS} : "{term}"' for term in query.terms]
     parts += [f'{FTS_STEMS} : "{" ".join(phrase)}"' for phrase in query.phrases]
     if query.prefix is not None:
-        parts.append(f'({{words}} : "{query.prefix}" * OR {FTS_STEMS} : "{stem(query.prefix)}")')
+        prefix, whole = query.prefix, stem(query.prefix)
+        parts.append(f'({FTS_WORDS} : "{prefix}" * OR {FTS_STEMS} : "{whole}")')
     return " AND ".join(parts)
 
 
@@ -110,7 +117,7 @@ def _tsquery(query: SearchQuery) -> str:
     parts = [f"'{term}':ABC" for term in query.terms]
     parts += ["(" + " <-> ".join(f"'{t}':ABC" for t in phrase) + ")" for phrase in query.phrases]
     if query.prefix is not None:
-        parts.append(f"('{query.prefix}':*D | '{stem(query.prefix)}':ABC)")
+        parts.append(f"('{query.prefix}':*ABC | '{stem(query.prefix)}':ABC)")
     return " & ".join(parts)
 
 
@@ -128,7 +135,12 @@ def ranked(dialect: str, query: SearchQuery) -> Any:
     return (
         select(
             column("publication_id").label("id"),
-            func.ts_rank_cd(cast(literal(TS_WEIGHTS), ARRAY(REAL)), vector, tsquery).label("score"),
+            # ts_rank_cd is a `real`: as a double, the score a cursor carries back compares
+            # equal to the one computed again (a real widened to double does not).
+            cast(
+                func.ts_rank_cd(cast(literal(TS_WEIGHTS), ARRAY(REAL)), vector, tsquery),
+                DOUBLE_PRECISION,
+            ).label("score"),
         )
         .select_from(table("publication_search"))
         .where(vector.op("@@")(tsquery))

@@ -25,7 +25,8 @@ def upgrade() -> None:
         # The terms are made in Python (app.core.search); FTS5 only splits them on spaces.
         op.execute(
             "CREATE VIRTUAL TABLE publication_search "
-            "USING fts5(title, abstract, authors, words, tokenize = 'unicode61')"
+            "USING fts5(title, abstract, authors, title_words, abstract_words, authors_words, "
+            "tokenize = 'unicode61')"
         )
     else:
         op.execute(
