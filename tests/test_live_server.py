@@ -102,6 +102,9 @@ def test_serve_on_each_engine_through_httpx(empty_db: Database, tmp_path: Path) 
             walked += [p["id"] for p in response.json()["results"]]
             url = response.links.get("next", {}).get("url")
         head = http.head("/publications/4")
+        search = http.get("/publications", params={"q": "tern", "fields": "id,snippet"})
+        facets = http.get("/publications", params={"facets": "venue", "fields": "id", "limit": 1})
+        authors = http.get("/authors", params={"q": "KNÉBEL"})
     assert (
         tequila["title"] == "Tequila: Deadzone-free Ternary Quantization for Large Language Models"
     )
@@ -110,3 +113,21 @@ def test_serve_on_each_engine_through_httpx(empty_db: Database, tmp_path: Path) 
     assert walked == [2, 4, 5, 7, 8, 9, 1, 3, 6, 10]
     assert head.status_code == 200
     assert head.content == b""
+    assert search.json()["results"] == [
+        {
+            "id": 4,
+            "snippet": "…it not feasible. <mark>Ternary</mark> weight quantization addresses this "
+            "by constraining weights to {-1, 0, 1}, replacing expensive multiplications with "
+            "hardware-efficient additions. However, such aggressive compression leads to "
+            "significant accuracy…",
+        }
+    ]
+    assert [(b["value"], b["count"]) for b in facets.json()["meta"]["facets"]["venue"]] == [
+        (None, 4),
+        (2, 3),
+        (1, 2),
+        (3, 1),
+    ]
+    assert authors.json()["results"] == [
+        {"id": 11, "name": "Moritz von Knebel", "publication_count": 1}
+    ]

@@ -53,7 +53,11 @@ def page_params(
             min_length=1,
             max_length=1000,
             description="Opaque token from `meta.next_cursor` (or the `Link` header) for the "
-            "next page; constant cost at any depth.",
+            "next page; constant cost at any depth. Only valid with the filters and sort of "
+            "the page that gave it.",
+            examples=[
+                "eyJxIjoiNGU2MzA0YWEzMjY4YmY4OSIsImsiOlsiMjAyNS0xMi0zMSIsNF19.9UpUnYp4VtKK-L5I"
+            ],
         ),
     ] = None,
 ) -> PageParams:
