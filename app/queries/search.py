@@ -121,45 +121,31 @@ def _tsquery(query: SearchQuery) -> str:
     return " & ".join(parts)
 
 
-def ranked(dialect: str, query: SearchQuery) -> Any:
-    """A subquery (id, score) of the publications matching `query`; higher scores first."""
+def _matching(dialect: str, query: SearchQuery, scored: bool) -> Any:
+    """SELECT of the ids of the publications matching `query`, and their score if `scored`."""
     if dialect == "sqlite":
-        return (
-            select(literal_column("rowid").label("id"), literal_column(f"-{BM25}").label("score"))
-            .select_from(table("publication_search"))
-            .where(text("publication_search MATCH :fts").bindparams(fts=_fts5(query)))
-            .subquery("ranked")
-        )
+        columns: list[Any] = [literal_column("rowid").label("id")]
+        if scored:
+            columns.append(literal_column(f"-{BM25}").label("score"))
+        match = text("publication_search MATCH :fts").bindparams(fts=_fts5(query))
+        return select(*columns).select_from(table("publication_search")).where(match)
     tsquery = cast(literal(_tsquery(query)), TSQUERY)
     vector: Any = column("vector")
-    return (
-        select(
-            column("publication_id").label("id"),
-            # ts_rank_cd is a `real`: as a double, the score a cursor carries back compares
-            # equal to the one computed again (a real widened to double does not).
-            cast(
-                func.ts_rank_cd(cast(literal(TS_WEIGHTS), ARRAY(REAL)), vector, tsquery),
-                DOUBLE_PRECISION,
-            ).label("score"),
-        )
-        .select_from(table("publication_search"))
-        .where(vector.op("@@")(tsquery))
-        .subquery("ranked")
-    )
+    columns = [column("publication_id").label("id")]
+    if scored:
+        # ts_rank_cd is a `real`: as a double, the score a cursor carries back compares equal
+        # to the one computed again (a real widened to double does not).
+        weights = cast(literal(TS_WEIGHTS), ARRAY(REAL))
+        rank = cast(func.ts_rank_cd(weights, vector, tsquery), DOUBLE_PRECISION)
+        columns.append(rank.label("score"))
+    return select(*columns).select_from(table("publication_search")).where(vector.op("@@")(tsquery))
+
+
+def ranked(dialect: str, query: SearchQuery) -> Any:
+    """A subquery (id, score) of the publications matching `query`; higher scores first."""
+    return _matching(dialect, query, scored=True).subquery("ranked")
 
 
 def matches(dialect: str, query: SearchQuery) -> ColumnElement[bool]:
     """Publications matching `query`, as a condition on publication.id."""
-    if dialect == "sqlite":
-        match = text("publication_search MATCH :fts").bindparams(fts=_fts5(query))
-        ids: Any = (
-            select(literal_column("rowid")).select_from(table("publication_search")).where(match)
-        )
-    else:
-        tsquery = cast(literal(_tsquery(query)), TSQUERY)
-        ids = (
-            select(column("publication_id"))
-            .select_from(table("publication_search"))
-            .where(column("vector").op("@@")(tsquery))
-        )
-    return P.id.in_(ids)
+    return P.id.in_(_matching(dialect, query, scored=False))
