@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI
 
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
+from app.core.docs import install_docs
 from app.core.errors import UnexpectedErrorMiddleware, install_error_handlers
 from app.core.http import (
     BodySizeLimitMiddleware,
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query_params)],
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.secret_key)
     app.openapi = lambda: problem_only_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
+    install_docs(app)
     # Outermost last: CORS and cache policy see every answer, the body limit every request.
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
