@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.core.deps import CursorDep, SessionDep
-from app.core.errors import ApiProblem, invalid, problem_responses
+from app.core.errors import invalid, not_found, problem_responses
 from app.core.pagination import PageDep, fingerprint, paginate
 from app.core.ratelimit import consent_write_limit
 from app.models import Page
@@ -185,7 +185,7 @@ def _replay(
 def _found(session: SessionDep, consent_id: uuid.UUID) -> queries.State:
     state = queries.latest_state(session, consent_id)
     if state is None:
-        raise ApiProblem(404, f"No consent record with id {consent_id}.")
+        raise not_found("consent record", consent_id)
     return state
 
 
@@ -225,7 +225,7 @@ def update_consent(
             else None
         )
         if current is None:
-            raise ApiProblem(404, f"No consent record with id {consent_id}.")
+            raise not_found("consent record", consent_id)
         now = _now(request)
         unchanged = (
             current.policy_version == policy.version
@@ -255,7 +255,7 @@ def get_history(
 ) -> dict[str, Any]:
     """Every state the record has had, oldest first."""
     if not queries.consent_exists(session, consent_id):
-        raise ApiProblem(404, f"No consent record with id {consent_id}.")
+        raise not_found("consent record", consent_id)
     return paginate(
         request,
         response,
