@@ -1,0 +1,1 @@
+"""Publications as files: JSON Lines, CSV, BibTeX, RIS and CSL-JSON, with citation keys."""
