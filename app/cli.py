@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.migrations import schema_lock, upgrade
+from app.core.observability import log_config
 from app.models import Publication
 from app.queries import consent as consent_queries
 from app.seed import loader
@@ -90,6 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # X-Forwarded-For is believed only from the proxies the operator names.
         proxy_headers=settings.forwarded_allow_ips is not None,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_config=log_config(),
+        access_log=False,
     )
     return 0
 

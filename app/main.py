@@ -6,8 +6,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from app.core.caching import NotModified, not_modified_response
+from app.core.compression import CompressionMiddleware
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine
+from app.core.db import make_engine, read_engine
 from app.core.docs import install_docs
 from app.core.errors import UnexpectedErrorMiddleware, install_error_handlers
 from app.core.http import (
@@ -16,6 +18,7 @@ from app.core.http import (
     PathPolicyMiddleware,
     reject_unknown_query_params,
 )
+from app.core.observability import RequestContextMiddleware
 from app.core.openapi import problem_only_openapi
 from app.core.pagination import CursorCodec
 from app.core.ratelimit import RateLimiter
@@ -36,19 +39,20 @@ write the site needs: recording a visitor's cookie-consent choices (`/consent`).
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    base_engine = make_engine(settings.database_url, settings.db_pool_size)
+    engine = read_engine(base_engine)
     # SQLite writers take the write lock up front, so that concurrent writers queue on the busy
     # timeout instead of failing to upgrade a read lock ("database is locked").
     write_engine = (
         make_engine(settings.database_url, settings.db_pool_size, immediate=True)
-        if engine.dialect.name == "sqlite"
-        else engine
+        if base_engine.dialect.name == "sqlite"
+        else base_engine
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        engine.dispose()
+        base_engine.dispose()
         write_engine.dispose()
 
     app = FastAPI(
@@ -72,12 +76,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.secret_key)
     app.openapi = lambda: problem_only_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
+    app.add_exception_handler(NotModified, not_modified_response)
     install_docs(app)
-    # Outermost last: CORS and cache policy see every answer, the body limit every request.
+    # Added innermost first. From the outside in: the request id, security headers and access
+    # log see every answer; CORS and cache policy every answer of the app, 500s included; HEAD
+    # sees the compressed headers of the GET it stands for; the body limit guards every read.
     app.add_middleware(UnexpectedErrorMiddleware)
-    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
-    app.add_middleware(PathPolicyMiddleware, consent_origins=settings.consent_origins)
+    app.add_middleware(CompressionMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(
+        PathPolicyMiddleware,
+        cors_origins=settings.cors_origins,
+        cors_allow_credentials=settings.cors_allow_credentials,
+        consent_origins=settings.consent_origins,
+    )
+    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    # Before `/publications/{publication_id}`, which `/publications/export` would match.
+    app.include_router(publications.export_router)
     app.include_router(publications.router)
     app.include_router(entities.authors_router)
     app.include_router(entities.venues_router)

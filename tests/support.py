@@ -19,6 +19,36 @@ from app.core.config import PROJECT_ROOT
 
 SEED_DIR = PROJECT_ROOT / "seed_data"
 
+# --- headers every answer carries --------------------------------------------------------------
+
+# app.core.observability.SECURITY_HEADERS, as httpx names them.
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": "frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+}
+GENERATED_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def answer_headers(response: Any) -> dict[str, str]:
+    """Every header of `response` but the two every answer carries, after checking them: a
+    generated request id (which differs per request) and the security headers."""
+    headers = dict(response.headers)
+    assert GENERATED_REQUEST_ID.fullmatch(headers.pop("x-request-id"))
+    for name, value in SECURITY_HEADERS.items():
+        assert headers.pop(name) == value, name
+    return headers
+
+
+def body_headers(response: Any) -> dict[str, str]:
+    """`content-length`, and `content-encoding: br` from 1 KiB on: httpx accepts br, and the
+    server compresses every body of at least 1024 bytes."""
+    if len(response.content) >= 1024:
+        return {"content-length": str(response.num_bytes_downloaded), "content-encoding": "br"}
+    return {"content-length": str(len(response.content))}
+
+
 # --- seed facts ------------------------------------------------------------------------------
 
 ICML = "International Conference on Machine Learning"

@@ -34,6 +34,7 @@ from app.queries.consent import add_state, create_consent, remember_idempotency_
 from app.seed.page import policy_version
 from app.seed.policy import PolicyError, load_policy
 from tests.conftest import Database, require_redis
+from tests.support import answer_headers, body_headers
 
 POLICY_FILE = PROJECT_ROOT / "seed_data" / "consent-policy.json"
 POLICY: dict[str, Any] = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
@@ -65,10 +66,11 @@ IDENTIFYING_NEEDLES = ["203.0.113.77", "Distinctive-Agent", "referrer.example", 
 SITE = "https://site.example"
 EVIL = "https://evil.example"
 
-JSON_HEADERS = {"content-type": "application/json", "vary": "Origin", "cache-control": "no-store"}
+VARY = "Accept-Encoding, Origin"
+JSON_HEADERS = {"content-type": "application/json", "vary": VARY, "cache-control": "no-store"}
 PROBLEM_HEADERS = {
     "content-type": "application/problem+json",
-    "vary": "Origin",
+    "vary": VARY,
     "cache-control": "no-store",
 }
 
@@ -189,8 +191,8 @@ def assert_answer(
     """Status, whole body and every header of a consent answer."""
     assert response.status_code == status_code, response.text[:400]
     assert response.json() == body
-    expected = {"content-length": str(len(response.content)), **kind, **(headers or {})}
-    assert dict(response.headers) == expected
+    expected = {**body_headers(response), **kind, **(headers or {})}
+    assert answer_headers(response) == expected
 
 
 def assert_problem(
@@ -1289,15 +1291,16 @@ def test_consent_state_refuses_deleting_a_state_but_not_its_whole_record(
 # --- CORS and caching ---------------------------------------------------------------------------
 
 
+# (Starlette's CORS layer answers preflights itself, before compression could vary them.)
 PREFLIGHT_VARY = (
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
-    "Access-Control-Request-Private-Network"
+    "Access-Control-Request-Headers, Access-Control-Request-Method, "
+    "Access-Control-Request-Private-Network, Origin"
 )
 CONSENT_PREFLIGHT = {
     "vary": PREFLIGHT_VARY,
     "access-control-allow-methods": "GET, POST, PUT",
     "access-control-allow-headers": (
-        "Accept, Accept-Language, Content-Language, Content-Type, Idempotency-Key"
+        "Accept, Accept-Language, Content-Language, Content-Type, Idempotency-Key, X-Request-ID"
     ),
     "access-control-max-age": "600",
     "cache-control": "no-store",
@@ -1320,7 +1323,7 @@ def test_preflight_admits_the_site_origin(empty_db: Database) -> None:
         response = preflight(client, SITE, "POST", "Content-Type, Idempotency-Key")
     assert response.status_code == 200
     assert response.text == "OK"
-    assert dict(response.headers) == {
+    assert answer_headers(response) == {
         **CONSENT_PREFLIGHT,
         "access-control-allow-origin": SITE,
         "content-length": "2",
@@ -1356,7 +1359,7 @@ def test_preflight_refusal_is_a_problem(
     }
     if allow_origin is not None:
         expected["access-control-allow-origin"] = allow_origin
-    assert dict(response.headers) == expected
+    assert answer_headers(response) == expected
 
 
 def test_consent_answers_carry_cors_only_for_the_site(empty_db: Database) -> None:
@@ -1364,7 +1367,7 @@ def test_consent_answers_carry_cors_only_for_the_site(empty_db: Database) -> Non
         from_evil = client.get("/consent/policy", headers={"Origin": EVIL})
         from_site = client.get("/consent/policy", headers={"Origin": SITE})
         posted = post(client, {}, {"Origin": SITE})
-    exposed = {"access-control-expose-headers": "Location, Retry-After"}
+    exposed = {"access-control-expose-headers": "Location, Retry-After, X-Request-ID"}
     assert_answer(from_evil, 200, POLICY, exposed)
     assert_answer(from_site, 200, POLICY, {**exposed, "access-control-allow-origin": SITE})
     consent_id = posted.json()["id"]
@@ -1385,12 +1388,15 @@ def test_data_routes_stay_open_to_any_origin(empty_db: Database, origin: str) ->
         "results": [],
         "meta": {"total": 0, "limit": 25, "offset": 0, "next_cursor": None},
     }
-    assert dict(response.headers) == {
+    headers = answer_headers(response)
+    assert re.fullmatch(r'"[0-9a-f]{32}"', headers.pop("etag"))
+    assert headers == {
         "content-length": str(len(response.content)),
         "content-type": "application/json",
         "access-control-allow-origin": "*",
-        "access-control-expose-headers": "Link, Retry-After",
-        "vary": "Origin",
+        "access-control-expose-headers": "ETag, Link, Retry-After, X-Request-ID, X-Total-Count",
+        "cache-control": "public, max-age=60",
+        "vary": "Accept, Accept-Encoding, Origin",
     }
 
 

@@ -24,27 +24,48 @@ from app.core.config import Settings
 from app.core.migrations import head_revision
 from app.main import create_app
 from tests.conftest import Database
+from tests.support import answer_headers, body_headers
 
 JSON = "application/json"
 PROBLEM = "application/problem+json"
-# Every route answers CORS requests (data routes any origin, consent routes the site's), so
-# every answer, with or without an Origin in the request, says that it varies by Origin.
-VARY = {"vary": "Origin"}
+# Every route answers CORS requests (data routes any origin, consent routes the site's), and
+# may compress, so every answer says that it varies by Origin and Accept-Encoding; data answers
+# (whose ETag depends on it) by Accept too.
+VARY = {"vary": "Accept-Encoding, Origin"}
+DATA_VARY = {"vary": "Accept, Accept-Encoding, Origin"}
+DATA_PREFIXES = ("/publications", "/authors", "/venues")
+
+
+def policy_headers(path: str, status: int) -> dict[str, str]:
+    """Vary and Cache-Control of an answer on `path`: data errors and consent and health
+    answers are never stored; data successes carry validators (checked where they occur)."""
+    if path.startswith(DATA_PREFIXES):
+        return {**DATA_VARY, "cache-control": "no-store"} if status >= 400 else DATA_VARY
+    if path.startswith("/consent") or path in ("/health", "/ready"):
+        return {**VARY, "cache-control": "no-store"}
+    return VARY
+
+
 PROBLEM_CONTENT = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 PATH_PARAM = re.compile(r"\{(\w+)\}")
+ID_PARAM = re.compile(r"\{(\w+_id)\}")
+ETAG = re.compile(r'"[0-9a-f]{32}"')
 MISSING_ID = 999999
 NOT_AN_INTEGER = "Input should be a valid integer, unable to parse string as an integer"
 
+FILTER_PARAMS = "author, fields, format, from_date, q, sort, status, to_date, venue, year"
 PUBLICATION_PARAMS = (
-    "author, cursor, facets, fields, from_date, limit, offset, q, sort, status, to_date, venue, "
-    "year"
+    "author, cursor, facets, fields, format, from_date, limit, offset, q, sort, status, "
+    "to_date, venue, year"
 )
 ENTITY_PARAMS = "cursor, limit, offset, q, sort"
 
 # Every GET route, in registration order, with the query parameters a 422 lists as allowed.
 EXPECTED_ROUTES = {
+    "/publications/export": FILTER_PARAMS,
+    "/publications/export.{extension}": FILTER_PARAMS.replace("format, ", ""),
     "/publications": PUBLICATION_PARAMS,
-    "/publications/{publication_id}": "fields",
+    "/publications/{publication_id}": "fields, format",
     "/authors": ENTITY_PARAMS,
     "/authors/{author_id}": "none",
     "/authors/{author_id}/publications": PUBLICATION_PARAMS,
@@ -59,27 +80,60 @@ EXPECTED_ROUTES = {
 }
 
 # operationId and documented error statuses of each operation, by path and method, in the
-# order of the OpenAPI document (the order the routes are registered in).
+# order of the OpenAPI document (the order the routes are registered in). Every operation
+# documents 405 (another method on its path) and 500 (a bug, with its request id); every data
+# GET documents 304 as well (see NOT_MODIFIED_OPERATIONS).
 WRITE_ERRORS = ["413", "415", "422", "429"]
 EXPECTED_OPERATIONS = {
-    "/publications": {"get": ("listPublications", ["422"])},
-    "/publications/{publication_id}": {"get": ("getPublication", ["404", "422"])},
-    "/authors": {"get": ("listAuthors", ["422"])},
-    "/authors/{author_id}": {"get": ("getAuthor", ["404", "422"])},
-    "/authors/{author_id}/publications": {"get": ("listAuthorPublications", ["404", "422"])},
-    "/venues": {"get": ("listVenues", ["422"])},
-    "/venues/{venue_id}": {"get": ("getVenue", ["404", "422"])},
-    "/venues/{venue_id}/publications": {"get": ("listVenuePublications", ["404", "422"])},
-    "/consent/policy": {"get": ("getConsentPolicy", ["422"])},
-    "/consent": {"post": ("createConsent", WRITE_ERRORS)},
-    "/consent/{consent_id}": {
-        "get": ("getConsent", ["404", "422"]),
-        "put": ("updateConsent", ["404", *WRITE_ERRORS]),
+    "/publications/export": {"get": ("exportPublications", ["405", "406", "422", "500"])},
+    "/publications/export.{extension}": {"get": ("exportPublicationsAs", ["405", "422", "500"])},
+    "/publications": {"get": ("listPublications", ["405", "406", "422", "500"])},
+    "/publications/{publication_id}": {
+        "get": ("getPublication", ["404", "405", "406", "422", "500"])
     },
-    "/consent/{consent_id}/history": {"get": ("getConsentHistory", ["404", "422"])},
-    "/health": {"get": ("getHealth", ["422"])},
-    "/ready": {"get": ("getReadiness", ["422", "503"])},
+    "/authors": {"get": ("listAuthors", ["405", "422", "500"])},
+    "/authors/{author_id}": {"get": ("getAuthor", ["404", "405", "422", "500"])},
+    "/authors/{author_id}/publications": {
+        "get": ("listAuthorPublications", ["404", "405", "406", "422", "500"])
+    },
+    "/venues": {"get": ("listVenues", ["405", "422", "500"])},
+    "/venues/{venue_id}": {"get": ("getVenue", ["404", "405", "422", "500"])},
+    "/venues/{venue_id}/publications": {
+        "get": ("listVenuePublications", ["404", "405", "406", "422", "500"])
+    },
+    "/consent/policy": {"get": ("getConsentPolicy", ["405", "422", "500"])},
+    "/consent": {"post": ("createConsent", ["405", *WRITE_ERRORS, "500"])},
+    "/consent/{consent_id}": {
+        "get": ("getConsent", ["404", "405", "422", "500"]),
+        "put": ("updateConsent", ["404", "405", *WRITE_ERRORS, "500"]),
+    },
+    "/consent/{consent_id}/history": {"get": ("getConsentHistory", ["404", "405", "422", "500"])},
+    "/health": {"get": ("getHealth", ["405", "422", "500"])},
+    "/ready": {"get": ("getReadiness", ["405", "422", "500", "503"])},
 }
+# Data answers carry ETags; these operations document the 304 of a conditional GET.
+NOT_MODIFIED_OPERATIONS = [
+    path
+    for path in EXPECTED_OPERATIONS
+    if path.startswith(("/publications", "/authors", "/venues"))
+]
+# The media types of the 200 of the operations that answer in other formats than JSON.
+FORMAT_TYPES = [
+    JSON,
+    "application/jsonl",
+    "text/csv",
+    "application/x-bibtex",
+    "application/x-research-info-systems",
+    "application/vnd.citationstyles.csl+json",
+]
+FORMAT_OPERATIONS = [
+    "/publications/export",
+    "/publications/export.{extension}",
+    "/publications",
+    "/publications/{publication_id}",
+    "/authors/{author_id}/publications",
+    "/venues/{venue_id}/publications",
+]
 # The status of each operation's success.
 SUCCESS = {"get": "200", "post": "201", "put": "200"}
 
@@ -153,8 +207,15 @@ def sent_by_app(app: Any, method: str, path: str) -> tuple[int, bytes]:
     empty whatever the app sends; this calls the app itself.
     """
     messages: list[dict[str, Any]] = []
+    requested = False
 
     async def receive() -> dict[str, Any]:
+        # The request, then nothing until the app is done, as a server's receive behaves
+        # (a streamed answer listens for the client's disconnect meanwhile).
+        nonlocal requested
+        if requested:
+            await asyncio.Event().wait()
+        requested = True
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
@@ -197,10 +258,10 @@ def assert_problem(
     if errors is not None:
         body["errors"] = errors
     assert response.status_code == status
-    assert dict(response.headers) == {
+    assert answer_headers(response) == {
         "content-type": PROBLEM,
-        "content-length": str(len(response.content)),
-        **VARY,
+        **body_headers(response),
+        **policy_headers(response.request.url.path, status),
         **(headers or {}),
     }
     assert response.json() == body
@@ -232,22 +293,39 @@ def test_the_contract_covers_every_route(client: TestClient) -> None:
     assert [t for t in expected if is_consent(t)] == list(CONSENT_ALLOW)
 
 
+def assert_success_headers(template: str, got: httpx.Response) -> None:
+    """Every header of a GET's 200 on `template`."""
+    headers = answer_headers(got)
+    if template in ("/health", "/ready"):
+        expected = {"content-type": JSON, **body_headers(got), **VARY, "cache-control": "no-store"}
+        assert headers == expected
+        return
+    assert ETAG.fullmatch(headers.pop("etag"))
+    cached = {**DATA_VARY, "cache-control": "public, max-age=60"}
+    if template.startswith("/publications/export"):
+        # A stream: no Content-Length, and the seed's export is over 1 KiB, so compressed.
+        assert headers == {
+            "content-type": "application/jsonl",
+            "content-disposition": 'attachment; filename="publications.jsonl"',
+            "content-encoding": "br",
+            **cached,
+        }
+    else:
+        assert headers == {"content-type": JSON, **body_headers(got), **cached}
+
+
 @pytest.mark.parametrize("template", DATA_GET_ROUTES)
 def test_route_contract(client: TestClient, template: str) -> None:
-    path = PATH_PARAM.sub("1", template)
+    path = PATH_PARAM.sub("1", template.replace("{extension}", "jsonl"))
 
     got = client.get(path)
     assert got.status_code == 200
-    assert dict(got.headers) == {
-        "content-type": JSON,
-        "content-length": str(len(got.content)),
-        **VARY,
-    }
+    assert_success_headers(template, got)
     assert got.content.startswith(b"{")
 
     head = client.head(path)
     assert head.status_code == got.status_code
-    assert dict(head.headers) == dict(got.headers)
+    assert answer_headers(head) == answer_headers(got)
     assert sent_by_app(client.app, "GET", path) == (200, got.content)
     assert sent_by_app(client.app, "HEAD", path) == (200, b"")
 
@@ -267,9 +345,9 @@ def test_route_contract(client: TestClient, template: str) -> None:
         f"unknown query parameter; allowed: {allowed}",
     )
 
-    match = PATH_PARAM.search(template)
+    match = ID_PARAM.search(template)
     if match is None:
-        assert "{" not in template
+        assert "_id}" not in template
         return
     name = match.group(1)
     noun = name.removesuffix("_id")
@@ -359,7 +437,7 @@ def assert_head_as_get(case: ConsentCase, path: str, got: httpx.Response) -> Non
     """HEAD on `path` answers what GET answered (`got`), headers and all, without the body."""
     head = case.client.head(path)
     assert head.status_code == got.status_code
-    assert dict(head.headers) == dict(got.headers)
+    assert answer_headers(head) == answer_headers(got)
     assert sent_by_app(case.client.app, "GET", path) == (got.status_code, got.content)
     assert sent_by_app(case.client.app, "HEAD", path) == (got.status_code, b"")
 
@@ -369,9 +447,9 @@ def test_consent_read_contract(consent: ConsentCase, template: str) -> None:
     path = consent.path(template)
     got = consent.client.get(path)
     assert got.status_code == 200
-    assert dict(got.headers) == {
+    assert answer_headers(got) == {
         "content-type": JSON,
-        "content-length": str(len(got.content)),
+        **body_headers(got),
         **VARY,
         **CONSENT_HEADERS,
     }
@@ -434,7 +512,7 @@ def test_consent_unknown_query_parameter_is_422(
     assert_consent_invalid(got, ["query", "nope"], f"unknown query parameter; allowed: {allowed}")
     if method == "GET":
         head = consent.client.head(path, params={"nope": "1"})
-        assert (head.status_code, dict(head.headers)) == (422, dict(got.headers))
+        assert (head.status_code, answer_headers(head)) == (422, answer_headers(got))
 
 
 CONSENT_ID_OPERATIONS = [(t, m) for t, m in CONSENT_OPERATIONS if PATH_PARAM.search(t)]
@@ -491,15 +569,16 @@ def test_consent_writes_send_their_documented_errors_as_problems(
                 break
         sent["429"] = response
     documented = EXPECTED_OPERATIONS[template][method.lower()][1]
-    assert sorted(sent) == sorted(documented)
+    # 405 and 500 are every operation's (test_route_contract and test_hardening send them).
+    assert sorted(sent) == sorted(set(documented) - {"405", "500"})
     for status, response in sent.items():
         assert response.status_code == int(status), f"{status}: {response.text[:300]}"
-        headers = dict(response.headers)
+        headers = answer_headers(response)
         if status == "429":
             assert headers.pop("retry-after").isdigit()
         assert headers == {
             "content-type": PROBLEM,
-            "content-length": str(len(response.content)),
+            **body_headers(response),
             **VARY,
             **CONSENT_HEADERS,
         }
@@ -516,14 +595,19 @@ def test_unknown_path_is_a_404_problem(client: TestClient) -> None:
     assert_problem(got, 404, "Not Found", "No resource at /nope.")
     head = client.head("/nope")
     assert head.status_code == 404
-    assert dict(head.headers) == dict(got.headers)
+    assert answer_headers(head) == answer_headers(got)
     assert sent_by_app(client.app, "HEAD", "/nope") == (404, b"")
 
 
 def test_health(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert dict(response.headers) == {"content-type": JSON, "content-length": "15", **VARY}
+    assert answer_headers(response) == {
+        "content-type": JSON,
+        "content-length": "15",
+        **VARY,
+        "cache-control": "no-store",
+    }
     assert response.json() == {"status": "ok"}
 
 
@@ -549,7 +633,7 @@ def test_ready_is_503_when_the_database_is_not_migrated(tmp_path) -> None:
         headers={"retry-after": "5"},
     )
     assert head.status_code == 503
-    assert dict(head.headers) == dict(got.headers)
+    assert answer_headers(head) == answer_headers(got)
     assert head_sent == (503, b"")
     # Liveness does not depend on the database.
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
@@ -583,7 +667,7 @@ def test_openapi_lists_every_route_with_a_unique_operation_id(client: TestClient
     get_paths = [path for path, methods in operations.items() if "get" in methods]
     assert get_paths == get_routes(client.app)  # type: ignore[arg-type]
     operation_ids = [ident for methods in operations.values() for ident in methods.values()]
-    assert len(set(operation_ids)) == len(operation_ids) == 15
+    assert len(set(operation_ids)) == len(operation_ids) == 17
 
 
 def test_openapi_documents_errors_as_problems_only(client: TestClient) -> None:
@@ -595,22 +679,33 @@ def test_openapi_documents_errors_as_problems_only(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     documented = {
         (path, method): {
-            status: response["content"] for status, response in operation["responses"].items()
+            status: response.get("content") for status, response in operation["responses"].items()
         }
         for path, methods in document["paths"].items()
         for method, operation in methods.items()
     }
     assert documented == {
         (path, method): {
-            SUCCESS[method]: {JSON: documented[path, method][SUCCESS[method]][JSON]},
+            SUCCESS[method]: documented[path, method][SUCCESS[method]],
+            **({"304": None} if path in NOT_MODIFIED_OPERATIONS else {}),
             **dict.fromkeys(statuses, PROBLEM_CONTENT),
         }
         for path, methods in EXPECTED_OPERATIONS.items()
         for method, (_, statuses) in methods.items()
     }
+    for (path, method), content in documented.items():
+        success = list(content[SUCCESS[method]])
+        assert success == (FORMAT_TYPES if path in FORMAT_OPERATIONS else [JSON]), path
     schemas = document["components"]["schemas"]
     problem = schemas["Problem"]
-    assert list(problem["properties"]) == ["type", "title", "status", "detail", "errors"]
+    assert list(problem["properties"]) == [
+        "type",
+        "title",
+        "status",
+        "detail",
+        "errors",
+        "request_id",
+    ]
     assert problem["required"] == ["title", "status", "detail"]
     assert problem["properties"]["errors"]["anyOf"][0] == {
         "items": {"$ref": "#/components/schemas/ValidationIssue"},

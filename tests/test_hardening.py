@@ -78,11 +78,13 @@ def test_a_500_on_a_consent_route_keeps_no_store_and_cors(empty_db: Database, mo
             f"/consent/{uuid.uuid4()}", headers={"Origin": "https://site.example"}
         )
     assert response.status_code == 500
+    request_id = response.headers["x-request-id"]
     assert response.json() == {
         "type": "about:blank",
         "title": "Internal Server Error",
         "status": 500,
-        "detail": "An unexpected error occurred; it has been logged.",
+        "detail": f"An unexpected error occurred; it was logged under request id {request_id}.",
+        "request_id": request_id,
     }
     assert response.headers["content-type"] == PROBLEM_TYPE
     assert response.headers["cache-control"] == "no-store"

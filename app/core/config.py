@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +31,29 @@ class Settings(BaseSettings):
         "that key rate-limit counters. Servers behind one load balancer must share it.",
     )
     db_pool_size: int = Field(default=8, ge=1, description="Connections per worker process.")
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Origins allowed to read the data routes from a browser (comma-separated, "
+        "or `*` for any origin).",
+    )
+    cors_allow_credentials: bool = Field(
+        default=False,
+        description="Let browsers send cookies and HTTP authentication to the data routes "
+        "(needs explicit `PUBAPI_CORS_ORIGINS`: refused together with `*`).",
+    )
+    cache_max_age: int = Field(
+        default=60,
+        ge=0,
+        le=31_536_000,
+        description="Seconds browsers and shared caches may reuse a data answer without asking "
+        "again (`Cache-Control: public, max-age=N`); after that they revalidate with the ETag.",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="Write one JSON line per request (request id, method, path, status, "
+        "duration) to standard error.",
+    )
 
     consent_policy_path: Path = Field(
         default=PROJECT_ROOT / "seed_data" / "consent-policy.json",
@@ -70,7 +93,7 @@ class Settings(BaseSettings):
         "client is the peer address.",
     )
 
-    @field_validator("consent_origins", mode="before")
+    @field_validator("cors_origins", "consent_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -86,6 +109,16 @@ class Settings(BaseSettings):
         if "*" in origins:
             raise ValueError("consent routes answer the site's own origins only, not '*'")
         return origins
+
+    @model_validator(mode="after")
+    def _no_credentials_for_everyone(self) -> "Settings":
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError(
+                "PUBAPI_CORS_ALLOW_CREDENTIALS needs explicit PUBAPI_CORS_ORIGINS: browsers "
+                "refuse credentials with '*', and echoing any origin would let every site read "
+                "what a visitor's credentials unlock"
+            )
+        return self
 
     @field_validator("consent_rate_limit")
     @classmethod

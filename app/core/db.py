@@ -61,6 +61,19 @@ def make_engine(url: str, pool_size: int = 8, immediate: bool = False) -> Engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def read_engine(engine: Engine) -> Engine:
+    """The engine the read routes use: each request reads one consistent snapshot.
+
+    A page, its total and its ETag's data version must come from the same data. SQLite gives
+    that to any transaction (WAL snapshot from its first read); PostgreSQL's default READ
+    COMMITTED takes a new snapshot per statement, so reads run REPEATABLE READ, and READ ONLY,
+    which also refuses any write on that path. Shares `engine`'s pool.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return engine
+
+
 def session_scope(engine: Engine) -> Iterator[Session]:
     with Session(engine) as session:
         yield session

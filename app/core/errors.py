@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.observability import request_id
 from app.models.common import Problem, ValidationIssue
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -65,12 +66,14 @@ def problem_response(
     detail: str,
     errors: Sequence[ValidationIssue] | None = None,
     headers: Mapping[str, str] | None = None,
+    request_id: str | None = None,
 ) -> ProblemResponse:
     problem = Problem(
         title=status_title(status),
         status=status,
         detail=detail,
         errors=list(errors) if errors is not None else None,
+        request_id=request_id,
     )
     return ProblemResponse(problem.body(), status_code=status, headers=headers)
 
@@ -142,7 +145,8 @@ class UnexpectedErrorMiddleware:
 
     Starlette's own last-resort handler sits outside every middleware, so its 500 would carry
     neither `Cache-Control: no-store` on consent routes nor the CORS headers a browser needs to
-    read it. No traceback reaches the client; it is logged.
+    read it. No traceback reaches the client: it is logged, under the request id that the
+    problem quotes.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -162,7 +166,12 @@ class UnexpectedErrorMiddleware:
             logger.exception("unhandled error")
             if started or scope["type"] != "http":
                 raise
-            response = problem_response(500, "An unexpected error occurred; it has been logged.")
+            ident = request_id.get()
+            response = problem_response(
+                500,
+                f"An unexpected error occurred; it was logged under request id {ident}.",
+                request_id=ident,
+            )
             await response(scope, receive, send)
 
 

@@ -9,6 +9,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.caching import is_current
 from app.core.errors import ApiProblem, invalid, problem_response
 
 
@@ -115,25 +116,36 @@ class BodySizeLimitMiddleware:
 class PathPolicyMiddleware:
     """CORS and caching by kind of route: data is public, consent is the site's own.
 
-    Data routes answer any origin (no credentials); consent routes answer only the configured
-    site origins, and their responses, errors included, are never stored by any cache.
+    Data routes answer the configured `cors_origins` (any origin by default, without
+    credentials), and their successful answers carry the validators `conditional_get` computed
+    (ETag, `Cache-Control: public`); their errors are not stored. Consent routes answer only the
+    configured site origins, and none of their responses, errors included, is ever stored by
+    any cache; neither is an answer of `/health` or `/ready`.
     """
 
-    def __init__(self, app: ASGIApp, consent_origins: list[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        cors_origins: list[str],
+        cors_allow_credentials: bool,
+        consent_origins: list[str],
+    ) -> None:
         self.app = app
         self.data = CORSMiddleware(
             app,
-            allow_origins=["*"],
+            allow_origins=cors_origins,
+            allow_credentials=cors_allow_credentials,
             allow_methods=["GET", "HEAD"],
-            expose_headers=["Link", "Retry-After"],
+            allow_headers=["If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Link", "Retry-After", "X-Request-ID", "X-Total-Count"],
             max_age=86400,
         )
         self.consent = CORSMiddleware(
             app,
             allow_origins=consent_origins,
             allow_methods=["GET", "POST", "PUT"],
-            allow_headers=["Content-Type", "Idempotency-Key"],
-            expose_headers=["Location", "Retry-After"],
+            allow_headers=["Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "X-Request-ID"],
             max_age=600,
         )
 
@@ -141,13 +153,66 @@ class PathPolicyMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        consent = _is_consent_path(scope["path"])
-        cors = self.consent if consent else self.data
-        if consent:
+        kind = route_kind(scope["path"])
+        cors = self.consent if kind == "consent" else self.data
+        if kind == "data":
+            send = _with_cache_policy(send, scope)
+        elif kind != "other":
             send = _with_header(send, "Cache-Control", "no-store")
         if scope["method"] == "OPTIONS" and "access-control-request-method" in Headers(scope=scope):
             send = _refusal_as_problem(send)
         await cors(scope, receive, send)
+
+
+DATA_PREFIXES = ("/publications", "/authors", "/venues")
+
+
+def route_kind(path: str) -> str:
+    """`data`, `consent`, `health` or `other` (docs, the OpenAPI document, unknown paths)."""
+    if path in ("/health", "/ready"):
+        return "health"
+    if path == "/consent" or path.startswith("/consent/"):
+        return "consent"
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in DATA_PREFIXES):
+        return "data"
+    return "other"
+
+
+def _with_cache_policy(send: Send, scope: Scope) -> Send:
+    """Validators on successes, `no-store` on errors, and 304 for a 200 the client holds.
+
+    Endpoints answer 304 before doing the work when they can (`caching.not_modified`); this
+    catches every 200 they did not.
+    """
+    state = scope.setdefault("state", {})
+    if_none_match = Headers(scope=scope).get("if-none-match")
+    not_modified = False
+
+    async def sending(message: Message) -> None:
+        nonlocal not_modified
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            validators = state.get("cache_headers")
+            if message["status"] in (200, 304) and validators is not None:
+                for name, value in validators.items():
+                    if name != "Vary":
+                        headers[name] = value
+                if message["status"] == 200 and is_current(if_none_match, validators["ETag"]):
+                    not_modified = True
+                    message["status"] = 304
+                    for name in ("content-type", "content-length", "content-disposition"):
+                        del headers[name]
+            else:
+                headers["Cache-Control"] = "no-store"
+            # The ETag depends on it (and on Accept-Encoding, which every answer names).
+            headers.add_vary_header("Accept")
+        elif message["type"] == "http.response.body" and not_modified:
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return sending
 
 
 def _with_header(send: Send, name: str, value: str) -> Send:
@@ -180,7 +245,3 @@ def _refusal_as_problem(send: Send) -> Send:
         await send(message)
 
     return sending
-
-
-def _is_consent_path(path: str) -> bool:
-    return path == "/consent" or path.startswith("/consent/")

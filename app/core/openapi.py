@@ -1,4 +1,9 @@
-"""The OpenAPI document, with errors documented as what they are: problem documents."""
+"""The OpenAPI document, with errors documented as what they are: problem documents.
+
+Answers that no single route produces are documented on every operation they can follow:
+`304` on every data GET (conditional requests), `405` (another method on the path) and `500`
+(a bug, quoting its request id) everywhere.
+"""
 
 from typing import Any
 
@@ -6,6 +11,16 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.core.errors import PROBLEM_MEDIA_TYPE
+from app.core.http import route_kind
+
+NOT_MODIFIED = {
+    "description": "Not Modified: the `If-None-Match` ETag is current; no body. Every data "
+    "answer carries an `ETag` that changes only when a seed load changes the data."
+}
+EVERYWHERE = {
+    405: "Method Not Allowed: the path answers only the methods in `Allow`.",
+    500: "Internal Server Error: a bug; the problem's `request_id` is the one it was logged under.",
+}
 
 
 def problem_only_openapi(app: FastAPI) -> dict[str, Any]:
@@ -21,11 +36,24 @@ def problem_only_openapi(app: FastAPI) -> dict[str, Any]:
             tags=app.openapi_tags,
             servers=app.servers,
         )
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                for status, response in operation.get("responses", {}).items():
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
                     content = response.get("content", {})
                     if status[0] in "45" and PROBLEM_MEDIA_TYPE in content:
                         response["content"] = {PROBLEM_MEDIA_TYPE: content[PROBLEM_MEDIA_TYPE]}
+                if method == "get" and route_kind(path) == "data":
+                    responses["304"] = NOT_MODIFIED
+                for status, description in EVERYWHERE.items():
+                    responses.setdefault(str(status), _problem(description))
+                operation["responses"] = dict(sorted(responses.items()))
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }

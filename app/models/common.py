@@ -72,6 +72,12 @@ class Problem(BaseModel):
     errors: list[ValidationIssue] | None = Field(
         default=None, description="For validation failures: each bad parameter or field."
     )
+    request_id: str | None = Field(
+        default=None,
+        description="With a 500: the id of the failed request (also in `X-Request-ID`), to "
+        "quote when reporting it; the server logged the error under the same id.",
+        examples=["5f0c3c1e9b8d4c1fa2e7d6b5a4c3b2a1"],
+    )
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

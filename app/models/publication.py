@@ -13,6 +13,7 @@ class Publication(SQLModel, table=True):
     __table_args__ = (
         Index(None, "published_on", "id"),
         Index(None, "sort_title", "id"),
+        Index(None, "cite_base", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -28,6 +29,8 @@ class Publication(SQLModel, table=True):
     year: int | None = Field(default=None, index=True)
     venue_id: int | None = Field(default=None, foreign_key="venue.id", index=True)
     status: str | None = Field(default=None, index=True)
+    # Base of the citation key of exports (`huang2025tequila`), see app.exports.keys.
+    cite_base: str | None = None
 
 
 class PublicationAuthor(SQLModel, table=True):

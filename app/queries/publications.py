@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from app.core.pagination import Found
 from app.core.search import SearchQuery, snippet
+from app.exports.keys import cite_key
 from app.models.tables import AUTHOR, PUBLICATION, PUBLICATION_AUTHOR, VENUE
 from app.queries import search as search_index
 from app.queries.keyset import Ordering, fetch_page, parse_date, parse_float, parse_text
@@ -104,11 +105,12 @@ def list_publications(
     offset: int | None = None,
     after: Sequence[Any] | None = None,
     fields: frozenset[str] = ALL_FIELDS,
+    with_total: bool = True,
 ) -> Found:
     """One page: three queries (rows, bylines, count) whatever the page length.
 
     Only the columns of the requested `fields` are read (and the bylines only when `authors`
-    is one of them).
+    is one of them). Without `with_total`, the count is skipped (`total` is -1).
     """
     dialect = _dialect(session)
     if sort == "relevance" and filters.search is not None and not filters.search.empty:
@@ -127,7 +129,54 @@ def list_publications(
         query = query.where(*filters.where(dialect))
     rows, next_key = fetch_page(session, query, ordering, limit, offset, after)
     results = _public(session, rows, fields, filters.search)
-    return Found(results, count_publications(session, filters), next_key)
+    total = count_publications(session, filters) if with_total else -1
+    return Found(results, total, next_key)
+
+
+def iter_publications(
+    session: Session,
+    filters: PublicationFilters,
+    sort: str,
+    fields: frozenset[str] = ALL_FIELDS,
+    batch: int = 1000,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every publication matching `filters`, in `sort` order, a batch at a time.
+
+    Keyset pages in the session's one transaction: memory stays at one batch however many
+    match, and every batch comes from the same snapshot.
+    """
+    after: Sequence[Any] | None = None
+    while True:
+        found = list_publications(
+            session, filters, sort, batch, after=after, fields=fields, with_total=False
+        )
+        if found.results:
+            yield found.results
+        if found.next_key is None:
+            return
+        after = found.next_key
+
+
+def cite_keys(session: Session, publication_ids: Sequence[int]) -> dict[int, str]:
+    """The citation key of each publication: its base, suffixed by its rank among its namesakes.
+
+    The rank counts the publications with the same base and a lower id (an index lookup each),
+    so keys never depend on what else an export holds, and a newer publication never renames
+    an older one.
+    """
+    if not publication_ids:
+        return {}
+    namesake = PUBLICATION.alias("namesake").c
+    rank = (
+        select(func.count())
+        .where(namesake.cite_base == P.cite_base, namesake.id < P.id)
+        .scalar_subquery()
+    )
+    query = select(P.id, P.cite_base, rank).where(P.id.in_(publication_ids))
+    return {
+        ident: cite_key(base or "", int(position))
+        for ident, base, position in session.execute(query)
+    }
 
 
 def get_publication(

@@ -4,9 +4,10 @@ import dataclasses
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Table
 
+from app.core.caching import conditional_get, not_modified
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import not_found, problem_responses
 from app.core.pagination import PageDep, fingerprint, paginate
@@ -16,11 +17,13 @@ from app.models.tables import AUTHOR, VENUE
 from app.queries import entities as queries
 from app.queries.entities import EntitySort
 from app.queries.publications import PublicationFilters
+from app.routers.formats import OTHER_FORMATS
 from app.routers.publications import (
     MAX_ID,
     FacetsDep,
     FieldsDep,
     FiltersDep,
+    PageFormatDep,
     SortDep,
     publication_page,
 )
@@ -34,7 +37,7 @@ def entity_router(
     plural: str,
     scope: Callable[[PublicationFilters, int], PublicationFilters],
 ) -> APIRouter:
-    router = APIRouter(tags=[plural])
+    router = APIRouter(tags=[plural], dependencies=[Depends(conditional_get)])
     title = plural.capitalize()
     Noun = noun.capitalize()
     IdPath = Annotated[
@@ -72,6 +75,7 @@ def entity_router(
             ),
         ] = "name",
     ) -> dict[str, object]:
+        not_modified(request)
         return paginate(
             request,
             response,
@@ -91,17 +95,18 @@ def entity_router(
         summary=f"Get one {noun}",
         description=f"One {noun} by id, with its publication count; 404 when there is none.",
     )
-    def get_entity(session: SessionDep, ident: IdPath) -> dict[str, object]:
+    def get_entity(request: Request, session: SessionDep, ident: IdPath) -> dict[str, object]:
         found = queries.get_entity(session, table, ident)
         if found is None:
             raise not_found(noun, ident)
+        not_modified(request)
         return found
 
     @router.get(
         f"/{plural}/{{{noun}_id}}/publications",
         response_model=Page[PublicationPublic],
         operation_id=f"list{Noun}Publications",
-        responses=problem_responses(404, 422),
+        responses={**OTHER_FORMATS, **problem_responses(404, 406, 422)},
         summary=f"List the publications of one {noun}",
         description=f"Takes the same parameters as `/publications`; 404 when the {noun} "
         "does not exist.",
@@ -117,11 +122,21 @@ def entity_router(
         fields: FieldsDep,
         facets: FacetsDep,
         sort: SortDep,
-    ) -> dict[str, Any]:
+        fmt: PageFormatDep,
+    ) -> dict[str, Any] | Response:
         if queries.get_entity(session, table, ident) is None:
             raise not_found(noun, ident)
         return publication_page(
-            request, response, session, codec, scope(filters, ident), sort, page, fields, facets
+            request,
+            response,
+            session,
+            codec,
+            scope(filters, ident),
+            sort,
+            page,
+            fields,
+            facets,
+            fmt,
         )
 
     return router

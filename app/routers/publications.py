@@ -1,9 +1,11 @@
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, Field
 
+from app.core.caching import conditional_get, not_modified
 from app.core.dates import IsoDate
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import invalid, not_found, problem_responses
@@ -14,8 +16,9 @@ from app.models import Page, PublicationPublic
 from app.queries import publications as queries
 from app.queries.keyset import MAX_ID
 from app.queries.publications import PublicationFilters, PublicationSort
+from app.routers import formats
 
-router = APIRouter(tags=["publications"])
+router = APIRouter(tags=["publications"], dependencies=[Depends(conditional_get)])
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Publication id.", examples=[4])]
 
@@ -158,6 +161,7 @@ def selected_facets(
 
 
 FieldsDep = Annotated[frozenset[str], Depends(selected_fields)]
+PageFormatDep = Annotated[str, Depends(formats.page_format)]
 SortDep = Annotated[str, Depends(resolved_sort)]
 FacetsDep = Annotated[tuple[str, ...], Depends(selected_facets)]
 
@@ -172,11 +176,16 @@ def publication_page(
     page: PageDep,
     fields: frozenset[str],
     facets: tuple[str, ...],
-) -> dict[str, Any]:
-    """Shared by every list of publications: resume from the cursor, wrap in the envelope.
+    fmt: str = "json",
+) -> dict[str, Any] | Response:
+    """Shared by every list of publications: resume from the cursor, wrap in the envelope
+    (or render the page in another format).
 
-    `fields` and `facets` shape the answer, not the result set: a cursor survives them.
+    `fields`, `facets` and the format shape the answer, not the result set: a cursor survives
+    them.
     """
+    formats.check_shape(request, fmt)
+    not_modified(request)
     body = paginate(
         request,
         response,
@@ -187,6 +196,8 @@ def publication_page(
             session, filters, sort, page.limit, page.offset, after, fields
         ),
     )
+    if fmt != "json":
+        return formats.render_page(session, fmt, body, response)
     if facets:
         body["meta"]["facets"] = queries.facet_counts(session, filters, facets)
     return body
@@ -196,7 +207,7 @@ def publication_page(
     "/publications",
     response_model=Page[PublicationPublic],
     operation_id="listPublications",
-    responses=problem_responses(422),
+    responses={**formats.OTHER_FORMATS, **problem_responses(406, 422)},
 )
 def list_publications(
     request: Request,
@@ -208,24 +219,80 @@ def list_publications(
     fields: FieldsDep,
     facets: FacetsDep,
     sort: SortDep,
-) -> dict[str, Any]:
+    fmt: PageFormatDep,
+) -> dict[str, Any] | Response:
     """List publications, filtered, sorted and paginated."""
-    return publication_page(request, response, session, codec, filters, sort, page, fields, facets)
+    return publication_page(
+        request, response, session, codec, filters, sort, page, fields, facets, fmt
+    )
 
 
 @router.get(
     "/publications/{publication_id}",
     response_model=PublicationPublic,
     operation_id="getPublication",
-    responses=problem_responses(404, 422),
+    responses={**formats.OTHER_FORMATS, **problem_responses(404, 406, 422)},
 )
 def get_publication(
+    request: Request,
     session: SessionDep,
     publication_id: IdPath,
     fields: Annotated[frozenset[str], Depends(one_publication_fields)],
-) -> dict[str, Any]:
+    fmt: PageFormatDep,
+) -> dict[str, Any] | Response:
     """Get one publication by id."""
+    formats.check_shape(request, fmt)
     publication = queries.get_publication(session, publication_id, fields)
     if publication is None:
         raise not_found("publication", publication_id)
+    not_modified(request)
+    if fmt != "json":
+        return formats.render_one(session, fmt, publication)
     return publication
+
+
+# Streams hold their own read transaction (see formats.export_response): no shared dependency.
+export_router = APIRouter(tags=["publications"])
+ExtensionPath = Annotated[
+    Literal["jsonl", "json", "csv", "bib", "ris", "csl.json"],
+    Path(
+        description="The format: `jsonl` (JSON Lines), `json` (one array), `csv`, `bib` "
+        "(BibTeX), `ris` or `csl.json` (CSL-JSON).",
+        examples=["jsonl"],
+    ),
+]
+
+
+@export_router.get(
+    "/publications/export",
+    operation_id="exportPublications",
+    response_class=StreamingResponse,
+    responses={**formats.EXPORT_CONTENT, **problem_responses(406, 422)},
+)
+def export_publications(
+    request: Request,
+    filters: FiltersDep,
+    fields: FieldsDep,
+    sort: SortDep,
+    fmt: Annotated[str, Depends(formats.export_format)],
+) -> StreamingResponse:
+    """Every publication matching the filters, in one streamed document."""
+    return formats.export_response(request, filters, sort, fields, fmt)
+
+
+@export_router.get(
+    "/publications/export.{extension}",
+    operation_id="exportPublicationsAs",
+    response_class=StreamingResponse,
+    responses={**formats.EXPORT_CONTENT, **problem_responses(422)},
+)
+def export_publications_as(
+    request: Request,
+    extension: ExtensionPath,
+    filters: FiltersDep,
+    fields: FieldsDep,
+    sort: SortDep,
+) -> StreamingResponse:
+    """Every publication matching the filters, in one streamed document of the format the
+    extension names."""
+    return formats.export_response(request, filters, sort, fields, formats.EXTENSIONS[extension])

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from tqdm import tqdm
 
 from app.core.text import fold
+from app.exports.keys import cite_base
 from app.models.tables import AUTHOR, DATASET_STATE, PUBLICATION, PUBLICATION_AUTHOR, VENUE
 from app.queries import search
 from app.seed.records import SeedPublication
@@ -259,6 +260,8 @@ class _Writer:
 
         def columns(record: _Record) -> dict[str, Any]:
             data = record.data
+            year = data.published_on.year if data.published_on else None
+            first_author = data.authors[0] if data.authors else None
             return {
                 "key": record.key,
                 "content_hash": record.content_hash,
@@ -266,9 +269,10 @@ class _Writer:
                 "sort_title": fold(data.title) if data.title is not None else None,
                 "abstract": data.abstract,
                 "published_on": data.published_on,
-                "year": data.published_on.year if data.published_on else None,
+                "year": year,
                 "venue_id": venues[data.venue] if data.venue else None,
                 "status": data.status,
+                "cite_base": cite_base(data.title, year, first_author),
             }
 
         ids: dict[str, int] = {}

@@ -1,0 +1,104 @@
+"""HTTP caching of data answers: strong ETags from the data version, and 304s.
+
+Data changes only when a seed load commits, and every such load bumps `dataset_state.version`.
+An answer is therefore fully determined by that version and the request (path, query string,
+`Accept`, and the content coding it will be sent in), and its ETag is a digest of exactly those.
+A client that revalidates with `If-None-Match` gets a bodiless 304 for the price of reading one
+row, and the tag changes when, and only when, a load changed the data.
+
+The version is read in the request's own transaction, the one its data is read in (a snapshot on
+both engines), so an ETag never labels data of another version.
+"""
+
+import hashlib
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlmodel import Session
+from starlette.datastructures import Headers
+
+from app.core.compression import negotiate_encoding
+from app.core.deps import SessionDep
+from app.models.tables import DATASET_STATE
+
+VARY = "Accept, Accept-Encoding"
+# Where the validators computed for a request wait for the response (see PathPolicyMiddleware).
+STATE_KEY = "cache_headers"
+
+
+class NotModified(Exception):
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+
+
+def data_version(session: Session) -> int:
+    version = session.execute(select(DATASET_STATE.c.version).where(DATASET_STATE.c.id == 1))
+    return int(version.scalar() or 0)
+
+
+def entity_tag(version: int, path: str, query: bytes, headers: Headers) -> str:
+    """A strong ETag: the same bytes for the same tag, whatever server computed it."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (
+        str(version).encode(),
+        path.encode(),
+        query,
+        headers.get("accept", "").strip().encode("latin-1"),
+        negotiate_encoding(headers).encode(),
+    ):
+        digest.update(len(part).to_bytes(4, "big") + part)
+    return f'"{digest.hexdigest()}"'
+
+
+def matches(if_none_match: str, tag: str) -> bool:
+    """RFC 9110 §13.1.2: `*`, or any listed tag equal under weak comparison."""
+    candidates = [part.strip() for part in if_none_match.split(",")]
+    return "*" in candidates or tag in (candidate.removeprefix("W/") for candidate in candidates)
+
+
+def conditional_get(request: Request, session: SessionDep) -> None:
+    """Compute this answer's validators (see `check_conditional`)."""
+    check_conditional(request, session)
+
+
+def check_conditional(request: Request, session: Session) -> None:
+    """Compute the validators of this answer, for the response and for `not_modified`.
+
+    The 304 itself waits until the request is known to succeed: RFC 9110 §13.2.1 has a
+    request that would fail (a bad parameter, an unknown id) answer its error, whatever its
+    preconditions say. Endpoints call `not_modified` once they know; PathPolicyMiddleware turns
+    any 200 whose tag matches into a 304 as well.
+    """
+    settings = request.app.state.settings
+    tag = entity_tag(
+        data_version(session), request.url.path, request.scope["query_string"], request.headers
+    )
+    request.state.cache_headers = {
+        "ETag": tag,
+        "Cache-Control": f"public, max-age={settings.cache_max_age}",
+        "Vary": VARY,
+    }
+
+
+def not_modified(request: Request) -> None:
+    """Answer 304 now, without doing the work, when the client holds the current answer.
+
+    Call only where the request is known to succeed: parameters valid, the resource there.
+    """
+    headers = getattr(request.state, "cache_headers", None)
+    if headers is not None and is_current(request.headers.get("if-none-match"), headers["ETag"]):
+        raise NotModified(headers)
+
+
+def is_current(if_none_match: str | None, tag: str) -> bool:
+    return if_none_match is not None and matches(if_none_match, tag)
+
+
+async def not_modified_response(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotModified)
+    return Response(status_code=304, headers=exc.headers)
+
+
+ConditionalDep = Annotated[None, Depends(conditional_get)]

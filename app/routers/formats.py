@@ -1,0 +1,212 @@
+"""Publications in other formats than the JSON envelope, for scripts and reference managers.
+
+The representation is chosen by the `format` parameter or, without it, by `Accept`:
+
+* a list endpoint renders the page it would have answered (the `Link` header leads on, the
+  `X-Total-Count` header gives the total);
+* `/publications/{id}` renders the one publication;
+* `/publications/export` streams every publication matching the filters, in constant memory.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+
+from app.core.caching import check_conditional, not_modified
+from app.core.errors import invalid
+from app.core.negotiation import negotiate
+from app.exports.formats import FORMATS, ExportFormat
+from app.queries import publications as queries
+from app.queries.publications import PublicationFilters
+
+FormatName = Literal["json", "jsonl", "csv", "bibtex", "ris", "csl-json"]
+
+# Media types that name each format in `Accept`, the first being the one answered.
+MEDIA_TYPES: dict[str, tuple[str, ...]] = {
+    "json": ("application/json",),
+    "jsonl": ("application/jsonl", "application/x-ndjson", "application/ndjson"),
+    "csv": ("text/csv",),
+    "bibtex": ("application/x-bibtex", "text/x-bibtex"),
+    "ris": ("application/x-research-info-systems",),
+    "csl-json": ("application/vnd.citationstyles.csl+json",),
+}
+# What a list or one publication answers by default, and what an export streams by default.
+PAGE_OFFERS = MEDIA_TYPES
+EXPORT_OFFERS = {"jsonl": MEDIA_TYPES["jsonl"], **MEDIA_TYPES}
+EXTENSIONS = {"jsonl": "jsonl", "json": "json", "csv": "csv", "bib": "bibtex", "ris": "ris"}
+EXTENSIONS["csl.json"] = "csl-json"
+
+# The 200 of every operation that can answer in these formats, for the OpenAPI document.
+EXPORT_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The publications in the chosen format.",
+        "content": {
+            types[0]: {"schema": {"type": "string"}} for name, types in MEDIA_TYPES.items()
+        },
+    }
+}
+
+# The other representations of the 200 of a list or of one publication (JSON is the model's).
+OTHER_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            types[0]: {"schema": {"type": "string"}}
+            for name, types in MEDIA_TYPES.items()
+            if name != "json"
+        }
+    }
+}
+
+FORMAT_DESCRIPTION = (
+    "Representation of the answer, overriding `Accept`: `json` (the default), `jsonl` (JSON "
+    "Lines), `csv`, `bibtex`, `ris` or `csl-json`. Without it, `Accept` chooses: "
+    + ", ".join(f"`{types[0]}`" for types in MEDIA_TYPES.values())
+    + "."
+)
+
+
+def _negotiated(request: Request, format: str | None, offers: Mapping[str, Sequence[str]]) -> str:
+    if format is not None:
+        return format
+    chosen = negotiate(request.headers.get("accept"), offers)
+    if chosen is None:
+        offered = ", ".join(types[0] for types in offers.values())
+        raise invalid(
+            ("header", "Accept"),
+            f"none of the offered media types is acceptable: {offered} "
+            "(or choose with the `format` parameter)",
+            status=406,
+        )
+    return chosen
+
+
+def page_format(
+    request: Request,
+    format: Annotated[
+        FormatName | None, Query(description=FORMAT_DESCRIPTION, examples=["bibtex"])
+    ] = None,
+) -> str:
+    return _negotiated(request, format, PAGE_OFFERS)
+
+
+def export_format(
+    request: Request,
+    format: Annotated[
+        FormatName | None,
+        Query(
+            description=FORMAT_DESCRIPTION.replace("`json` (the default)", "`json`").replace(
+                "`jsonl` (JSON Lines)", "`jsonl` (JSON Lines, the default)"
+            ),
+            examples=["jsonl"],
+        ),
+    ] = None,
+) -> str:
+    return _negotiated(request, format, EXPORT_OFFERS)
+
+
+@dataclass(frozen=True)
+class JsonArray(ExportFormat):
+    """The API's own JSON publications, as one array: for a stream the envelope cannot hold."""
+
+    def head(self) -> str:
+        return "[\n"
+
+    def item(self, pub: Mapping[str, Any], index: int) -> str:
+        return ("," if index else "") + FORMATS["jsonl"].item(pub, index)
+
+    def tail(self) -> str:
+        return "]\n"
+
+
+JSON_ARRAY = JsonArray(name="json", media_type="application/json", extension="json")
+
+
+def export_format_of(name: str) -> ExportFormat:
+    return JSON_ARRAY if name == "json" else FORMATS[name]
+
+
+def check_shape(request: Request, fmt: str) -> None:
+    """`fields` shapes JSON only; facets live in the JSON envelope only."""
+    if fmt not in ("json", "jsonl") and "fields" in request.query_params:
+        raise invalid(("query", "fields"), f"applies to json and jsonl only, not {fmt}")
+    if fmt != "json" and "facets" in request.query_params:
+        raise invalid(("query", "facets"), f"counts are in the JSON envelope only, not {fmt}")
+
+
+def with_cite_keys(session: Session, fmt: str, pubs: list[dict[str, Any]]) -> None:
+    if fmt in ("json", "jsonl"):
+        return
+    keys = queries.cite_keys(session, [pub["id"] for pub in pubs])
+    for pub in pubs:
+        pub["cite_key"] = keys[pub["id"]]
+
+
+def render_page(session: Session, fmt: str, body: dict[str, Any], response: Response) -> Response:
+    """One page of a list in `fmt`, with the envelope's facts moved to headers."""
+    exporter = export_format_of(fmt)
+    results = body["results"]
+    with_cite_keys(session, fmt, results)
+    text = exporter.head() + "".join(exporter.item(pub, index) for index, pub in enumerate(results))
+    headers = {"X-Total-Count": str(body["meta"]["total"])}
+    if "link" in response.headers:
+        headers["Link"] = response.headers["link"]
+    return Response(text + exporter.tail(), media_type=exporter.media_type, headers=headers)
+
+
+def render_one(session: Session, fmt: str, publication: dict[str, Any]) -> Response:
+    exporter = export_format_of(fmt)
+    with_cite_keys(session, fmt, [publication])
+    return Response(exporter.one(publication), media_type=exporter.media_type)
+
+
+def export_response(
+    request: Request,
+    filters: PublicationFilters,
+    sort: str,
+    fields: frozenset[str],
+    fmt: str,
+) -> StreamingResponse:
+    """Stream every match in `fmt` from one read transaction, which the stream closes."""
+    check_shape(request, fmt)
+    session = Session(request.app.state.engine)
+    try:
+        check_conditional(request, session)
+        not_modified(request)
+    except BaseException:
+        session.close()
+        raise
+    exporter = export_format_of(fmt)
+    return StreamingResponse(
+        _stream(session, exporter, filters, sort, fields),
+        media_type=exporter.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="publications.{exporter.extension}"'
+        },
+    )
+
+
+def _stream(
+    session: Session,
+    exporter: ExportFormat,
+    filters: PublicationFilters,
+    sort: str,
+    fields: frozenset[str],
+) -> Iterator[bytes]:
+    try:
+        if head := exporter.head():
+            yield head.encode()
+        index = 0
+        for batch in queries.iter_publications(session, filters, sort, fields):
+            with_cite_keys(session, exporter.name, batch)
+            yield "".join(
+                exporter.item(pub, index + offset) for offset, pub in enumerate(batch)
+            ).encode()
+            index += len(batch)
+        if tail := exporter.tail():
+            yield tail.encode()
+    finally:
+        session.close()
