@@ -181,8 +181,8 @@ def test_redoc_renders_every_operation_offline(tab: Tab, api: Api) -> None:
     expected = [(method, summary) for method, _path, summary in openapi_operations(api.base)]
     assert sorted(map(tuple, menu)) == sorted(expected)
     assert len(menu) == len(expected)
-    assert ["GET", "List Publications"] in menu
-    assert ["POST", "Create Consent"] in menu
+    assert ["GET", "List publications"] in menu
+    assert ["POST", "Record a visitor's consent"] in menu
     assert ["GET", "List the publications of one author"] in menu
     assert tab.page.locator("h1").first.inner_text() == "pubapi (0.1.0)"
     # The body renders each operation under its summary too.

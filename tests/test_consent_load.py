@@ -20,8 +20,8 @@ was not answered, and the server's log shows no "database is locked" and no trac
 import asyncio
 import datetime as dt
 import itertools
+import json
 import random
-import re
 import threading
 import time
 import uuid
@@ -275,7 +275,9 @@ def test_concurrent_writes_lose_nothing(empty_db: Database, tmp_path: Path) -> N
 
     # --- the server never hit a lock it could not wait for, nor crashed a request ------------
     # The log was read whole: it has every consent request (the drive's and its policy GET).
-    assert len(re.findall(r'"[A-Z]+ /consent[^"]* HTTP/1.1" ', server_log)) == REQUESTS + 1
+    access = [json.loads(line) for line in server_log.splitlines() if '"pubapi.access"' in line]
+    consent_lines = [line for line in access if line["path"].startswith("/consent")]
+    assert len(consent_lines) == REQUESTS + 1
     assert "database is locked" not in server_log
     assert "Traceback" not in server_log
     assert "unhandled error" not in server_log

@@ -282,8 +282,8 @@ def test_bad_filter_value_is_422(client, name, value, msg):
 
 def test_unknown_parameter_is_422(client):
     msg = (
-        "unknown query parameter; allowed: author, cursor, facets, fields, from_date, limit, "
-        "offset, q, sort, status, to_date, venue, year"
+        "unknown query parameter; allowed: author, cursor, facets, fields, format, from_date, "
+        "limit, offset, q, sort, status, to_date, venue, year"
     )
     assert_problem(
         client.get("/publications", params={"yaer": 2025}),

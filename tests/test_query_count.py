@@ -4,7 +4,8 @@ Statements are counted with a `before_cursor_execute` listener on the app's engi
 SQLite each request also sends one explicit `BEGIN` (app/core/db.py takes transaction control
 away from pysqlite); PostgreSQL's driver opens transactions without a statement of its own.
 
-Statements per request, besides that BEGIN:
+Statements per request, besides that BEGIN and the read of the data version that every data
+request makes first (its ETag, and a 304 without further work when the client holds it):
   /publications                  3: the page, the bylines of all its rows, the total
   /authors, /venues              2: the page, the total
   /authors/{id}/publications     4: the author exists, then as /publications
@@ -52,7 +53,8 @@ def statements_of(client: TestClient, url: str) -> tuple[dict[str, Any], list[st
 
 
 def expected(kind: str, selects: int) -> list[str]:
-    return (["BEGIN"] if kind == "sqlite" else []) + ["SELECT"] * selects
+    """BEGIN on SQLite, the data version, then `selects` statements."""
+    return (["BEGIN"] if kind == "sqlite" else []) + ["SELECT"] * (1 + selects)
 
 
 @pytest.mark.parametrize("limit", [1, 10, 200])
@@ -69,6 +71,21 @@ def test_one_publication_costs_two_selects(client: TestClient, seeded_db: Databa
     body, statements = statements_of(client, "/publications/4")
     assert len(body["authors"]) == 10
     assert statements == expected(seeded_db.kind, 2)
+
+
+@pytest.mark.parametrize("path", [*LIST_SELECTS, "/publications/export.jsonl"])
+def test_a_revalidated_list_costs_only_the_data_version(
+    client: TestClient, seeded_db: Database, path: str
+) -> None:
+    """A client holding the current answer gets its 304 for one read: no page, no count."""
+    etag = client.get(path).headers["etag"]
+    with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+        response = client.get(path, headers={"If-None-Match": etag})
+    assert (response.status_code, response.content) == (304, b"")
+    verbs = [statement.split(None, 1)[0].upper() for statement in statements]
+    entity_exists = 1 if path.count("/") == 3 else 0  # /authors/1/publications checks author 1
+    assert verbs == expected(seeded_db.kind, entity_exists)
+    assert "dataset_state" in statements[-1 - entity_exists]
 
 
 def test_a_page_reached_by_cursor_costs_the_same(client: TestClient, seeded_db: Database) -> None:

@@ -12,6 +12,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.caching import is_current
 from app.core.errors import ApiProblem, invalid, problem_response
 
+# Set in the scope of a HEAD served as GET, for the few endpoints that can skip making the body.
+HEAD_KEY = "pubapi.head"
+
+
+def is_head(scope: Scope) -> bool:
+    return bool(scope.get(HEAD_KEY))
+
 
 class HeadAsGetMiddleware:
     """Answer `HEAD` exactly like `GET`, without the body (RFC 9110 §9.3.2).
@@ -35,7 +42,7 @@ class HeadAsGetMiddleware:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        await self.app({**scope, "method": "GET", HEAD_KEY: True}, receive, send_headers_only)
 
 
 def _query_params(dependant: Dependant) -> dict[str, bool]:

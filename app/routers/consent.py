@@ -112,6 +112,7 @@ def _request_hash(body: ConsentIn) -> str:
     "/consent/policy",
     response_model=PolicyPublic,
     operation_id="getConsentPolicy",
+    summary="Get the cookie policy",
     responses=problem_responses(422),
 )
 def get_policy(policy: PolicyDep) -> PolicyPublic:
@@ -124,6 +125,7 @@ def get_policy(policy: PolicyDep) -> PolicyPublic:
     status_code=201,
     response_model=ConsentRecord,
     operation_id="createConsent",
+    summary="Record a visitor's consent",
     dependencies=[Depends(require_json), Depends(consent_write_limit)],
     responses={
         201: {
@@ -193,6 +195,7 @@ def _found(session: SessionDep, consent_id: uuid.UUID) -> queries.State:
     "/consent/{consent_id:consent_id}",
     response_model=ConsentStatus,
     operation_id="getConsent",
+    summary="Get a consent record's current state",
     responses=problem_responses(404, 422),
 )
 def get_consent(
@@ -206,6 +209,7 @@ def get_consent(
     "/consent/{consent_id:consent_id}",
     response_model=ConsentStatus,
     operation_id="updateConsent",
+    summary="Change a visitor's choices",
     dependencies=[Depends(require_json), Depends(consent_write_limit)],
     responses=problem_responses(404, 413, 415, 422, 429),
 )
@@ -243,6 +247,7 @@ def update_consent(
     "/consent/{consent_id:consent_id}/history",
     response_model=Page[ConsentStatePublic],
     operation_id="getConsentHistory",
+    summary="List every state of a consent record",
     responses=problem_responses(404, 422),
 )
 def get_history(

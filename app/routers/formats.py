@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from app.core.caching import check_conditional, not_modified
 from app.core.errors import invalid
+from app.core.http import is_head
 from app.core.negotiation import negotiate
 from app.exports.formats import FORMATS, ExportFormat
 from app.queries import publications as queries
@@ -180,8 +181,16 @@ def export_response(
         session.close()
         raise
     exporter = export_format_of(fmt)
+    if is_head(request.scope):
+        # The headers of the export, without reading it all for a body nobody receives. One
+        # (empty) chunk still marks it a stream, so that its headers are the GET's (compressed,
+        # no Content-Length); HeadAsGetMiddleware drops the body.
+        session.close()
+        stream: Iterator[bytes] = iter((b"",))
+    else:
+        stream = _stream(session, exporter, filters, sort, fields)
     return StreamingResponse(
-        _stream(session, exporter, filters, sort, fields),
+        stream,
         media_type=exporter.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="publications.{exporter.extension}"'

@@ -18,7 +18,11 @@ class Readiness(BaseModel):
 
 
 @router.get(
-    "/health", response_model=Health, operation_id="getHealth", responses=problem_responses(422)
+    "/health",
+    response_model=Health,
+    operation_id="getHealth",
+    summary="Liveness",
+    responses=problem_responses(422),
 )
 def health() -> Health:
     """Liveness: the process answers."""
@@ -29,6 +33,7 @@ def health() -> Health:
     "/ready",
     response_model=Readiness,
     operation_id="getReadiness",
+    summary="Readiness",
     responses=problem_responses(422, 503),
 )
 def ready(request: Request) -> Readiness:

@@ -207,6 +207,7 @@ def publication_page(
     "/publications",
     response_model=Page[PublicationPublic],
     operation_id="listPublications",
+    summary="List publications",
     responses={**formats.OTHER_FORMATS, **problem_responses(406, 422)},
 )
 def list_publications(
@@ -221,7 +222,14 @@ def list_publications(
     sort: SortDep,
     fmt: PageFormatDep,
 ) -> dict[str, Any] | Response:
-    """List publications, filtered, sorted and paginated."""
+    """Publications, filtered (filters combine with AND; a repeated parameter is OR within
+    itself), sorted, and paginated by `offset` (numbered pages) or `cursor` (constant cost at
+    any depth; the `Link` header carries the next page's URL). With `q`, a full-text search
+    ranked by relevance, each result with a `snippet`. `facets` adds counts over the whole
+    filtered set. `format` (or `Accept`) renders the page as JSON Lines, CSV, BibTeX, RIS or
+    CSL-JSON instead of the JSON envelope. Answers carry an ETag: revalidate with
+    `If-None-Match` for a bodiless 304.
+    """
     return publication_page(
         request, response, session, codec, filters, sort, page, fields, facets, fmt
     )
@@ -231,6 +239,7 @@ def list_publications(
     "/publications/{publication_id}",
     response_model=PublicationPublic,
     operation_id="getPublication",
+    summary="Get one publication",
     responses={**formats.OTHER_FORMATS, **problem_responses(404, 406, 422)},
 )
 def get_publication(
@@ -240,7 +249,9 @@ def get_publication(
     fields: Annotated[frozenset[str], Depends(one_publication_fields)],
     fmt: PageFormatDep,
 ) -> dict[str, Any] | Response:
-    """Get one publication by id."""
+    """One publication by id, with its venue and byline; 404 when there is none. `fields` picks
+    the fields; `format` (or `Accept`) renders it as BibTeX, RIS, CSL-JSON, CSV or JSON Lines.
+    """
     formats.check_shape(request, fmt)
     publication = queries.get_publication(session, publication_id, fields)
     if publication is None:
@@ -266,6 +277,7 @@ ExtensionPath = Annotated[
 @export_router.get(
     "/publications/export",
     operation_id="exportPublications",
+    summary="Export every matching publication",
     response_class=StreamingResponse,
     responses={**formats.EXPORT_CONTENT, **problem_responses(406, 422)},
 )
@@ -276,13 +288,17 @@ def export_publications(
     sort: SortDep,
     fmt: Annotated[str, Depends(formats.export_format)],
 ) -> StreamingResponse:
-    """Every publication matching the filters, in one streamed document."""
+    """Every publication matching the filters (those of `/publications`), in `sort` order, as
+    one streamed document: JSON Lines by default, or what `format` or `Accept` chooses. Memory
+    stays constant however many match; the whole stream comes from one snapshot of the data.
+    """
     return formats.export_response(request, filters, sort, fields, fmt)
 
 
 @export_router.get(
     "/publications/export.{extension}",
     operation_id="exportPublicationsAs",
+    summary="Export every matching publication, format by extension",
     response_class=StreamingResponse,
     responses={**formats.EXPORT_CONTENT, **problem_responses(422)},
 )
@@ -293,6 +309,8 @@ def export_publications_as(
     fields: FieldsDep,
     sort: SortDep,
 ) -> StreamingResponse:
-    """Every publication matching the filters, in one streamed document of the format the
-    extension names."""
+    """`/publications/export` with the format named by the extension: `export.jsonl`,
+    `export.json` (one array), `export.csv`, `export.bib`, `export.ris` or `export.csl.json`;
+    handy for `curl -O` and for links a browser downloads.
+    """
     return formats.export_response(request, filters, sort, fields, formats.EXTENSIONS[extension])
