@@ -26,6 +26,7 @@ from app.core.migrations import upgrade
 from app.main import create_app
 from app.seed import loader
 
+pytest_plugins = ["tests.openapi_coverage"]
 SEED_DIR = PROJECT_ROOT / "seed_data"
 POSTGRES_URL = os.environ.get(
     "PUBAPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
