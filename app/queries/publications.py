@@ -97,21 +97,10 @@ FACETS = ("year", "venue", "status", "author")
 MAX_BUCKETS = 100
 
 
-def list_publications(
-    session: Session,
-    filters: PublicationFilters,
-    sort: str,
-    limit: int,
-    offset: int | None = None,
-    after: Sequence[Any] | None = None,
-    fields: frozenset[str] = ALL_FIELDS,
-    with_total: bool = True,
-) -> Found:
-    """One page: three queries (rows, bylines, count) whatever the page length.
-
-    Only the columns of the requested `fields` are read (and the bylines only when `authors`
-    is one of them). Without `with_total`, the count is skipped (`total` is -1).
-    """
+def _listing(
+    session: Session, filters: PublicationFilters, sort: str, fields: frozenset[str]
+) -> tuple[Any, Ordering]:
+    """The SELECT of every matching publication (unordered) and the ordering of `sort`."""
     dialect = _dialect(session)
     if sort == "relevance" and filters.search is not None and not filters.search.empty:
         ranked = search_index.ranked(dialect, filters.search)
@@ -127,10 +116,27 @@ def list_publications(
         ordering = ORDERINGS["-published_on" if sort == "relevance" else sort]
         query = _publication_columns(fields, extra=ordering.column, search=filters.search)
         query = query.where(*filters.where(dialect))
+    return query, ordering
+
+
+def list_publications(
+    session: Session,
+    filters: PublicationFilters,
+    sort: str,
+    limit: int,
+    offset: int | None = None,
+    after: Sequence[Any] | None = None,
+    fields: frozenset[str] = ALL_FIELDS,
+) -> Found:
+    """One page: three queries (rows, bylines, count) whatever the page length.
+
+    Only the columns of the requested `fields` are read (and the bylines only when `authors`
+    is one of them).
+    """
+    query, ordering = _listing(session, filters, sort, fields)
     rows, next_key = fetch_page(session, query, ordering, limit, offset, after)
     results = _public(session, rows, fields, filters.search)
-    total = count_publications(session, filters) if with_total else -1
-    return Found(results, total, next_key)
+    return Found(results, count_publications(session, filters), next_key)
 
 
 def iter_publications(
@@ -142,19 +148,17 @@ def iter_publications(
 ) -> Iterator[list[dict[str, Any]]]:
     """Every publication matching `filters`, in `sort` order, a batch at a time.
 
-    Keyset pages in the session's one transaction: memory stays at one batch however many
-    match, and every batch comes from the same snapshot.
+    One query, streamed (a server-side cursor on PostgreSQL), sorted once: memory stays at one
+    batch however many match, the whole stream is one snapshot, and no batch pays for the ones
+    before it. Bylines come per batch, as for a page.
     """
-    after: Sequence[Any] | None = None
-    while True:
-        found = list_publications(
-            session, filters, sort, batch, after=after, fields=fields, with_total=False
-        )
-        if found.results:
-            yield found.results
-        if found.next_key is None:
-            return
-        after = found.next_key
+    query, ordering = _listing(session, filters, sort, fields)
+    result = session.execute(
+        query.order_by(*ordering.order_by()),
+        execution_options={"stream_results": True, "yield_per": batch},
+    )
+    for rows in result.mappings().partitions():
+        yield _public(session, rows, fields, filters.search)
 
 
 def cite_keys(session: Session, publication_ids: Sequence[int]) -> dict[int, str]:
