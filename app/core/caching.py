@@ -11,9 +11,8 @@ both engines), so an ETag never labels data of another version.
 """
 
 import hashlib
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import Session
@@ -52,8 +51,11 @@ def entity_tag(version: int, path: str, query: bytes, headers: Headers) -> str:
     return f'"{digest.hexdigest()}"'
 
 
-def matches(if_none_match: str, tag: str) -> bool:
-    """RFC 9110 §13.1.2: `*`, or any listed tag equal under weak comparison."""
+def is_current(if_none_match: str | None, tag: str) -> bool:
+    """Whether `If-None-Match` names `tag` (RFC 9110 §13.1.2): `*`, or any listed tag equal
+    under weak comparison."""
+    if if_none_match is None:
+        return False
     candidates = [part.strip() for part in if_none_match.split(",")]
     return "*" in candidates or tag in (candidate.removeprefix("W/") for candidate in candidates)
 
@@ -75,7 +77,7 @@ def check_conditional(request: Request, session: Session) -> None:
     tag = entity_tag(
         data_version(session), request.url.path, request.scope["query_string"], request.headers
     )
-    request.state.cache_headers = {
+    request.scope.setdefault("state", {})[STATE_KEY] = {
         "ETag": tag,
         "Cache-Control": f"public, max-age={settings.cache_max_age}",
         "Vary": VARY,
@@ -87,18 +89,11 @@ def not_modified(request: Request) -> None:
 
     Call only where the request is known to succeed: parameters valid, the resource there.
     """
-    headers = getattr(request.state, "cache_headers", None)
+    headers = request.scope.get("state", {}).get(STATE_KEY)
     if headers is not None and is_current(request.headers.get("if-none-match"), headers["ETag"]):
         raise NotModified(headers)
-
-
-def is_current(if_none_match: str | None, tag: str) -> bool:
-    return if_none_match is not None and matches(if_none_match, tag)
 
 
 async def not_modified_response(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NotModified)
     return Response(status_code=304, headers=exc.headers)
-
-
-ConditionalDep = Annotated[None, Depends(conditional_get)]

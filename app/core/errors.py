@@ -181,13 +181,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
 
+def problem_content() -> dict[str, Any]:
+    """The OpenAPI `content` of an error: a Problem, as `application/problem+json` only."""
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
 # Documented on every operation, so that generated clients know the error shape.
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "model": Problem,
             "description": status_title(status),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": problem_content(),
         }
         for status in statuses
     }

@@ -9,7 +9,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.caching import is_current
+from app.core.caching import STATE_KEY, is_current
 from app.core.errors import ApiProblem, invalid, problem_response
 
 # Set in the scope of a HEAD served as GET, for the few endpoints that can skip making the body.
@@ -199,7 +199,7 @@ def _with_cache_policy(send: Send, scope: Scope) -> Send:
         nonlocal not_modified
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)
-            validators = state.get("cache_headers")
+            validators = state.get(STATE_KEY)
             if message["status"] in (200, 304) and validators is not None:
                 for name, value in validators.items():
                     if name != "Vary":

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.core.errors import PROBLEM_MEDIA_TYPE
+from app.core.errors import PROBLEM_MEDIA_TYPE, problem_content
 from app.core.http import route_kind
 
 NOT_MODIFIED = {
@@ -55,5 +55,5 @@ def problem_only_openapi(app: FastAPI) -> dict[str, Any]:
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": problem_content(),
     }

@@ -20,7 +20,7 @@ from app.core.caching import check_conditional, not_modified
 from app.core.errors import invalid
 from app.core.http import is_head
 from app.core.negotiation import negotiate
-from app.exports.formats import FORMATS, ExportFormat
+from app.exports.formats import FORMATS, ExportFormat, render_list
 from app.queries import publications as queries
 from app.queries.publications import PublicationFilters
 
@@ -35,39 +35,53 @@ MEDIA_TYPES: dict[str, tuple[str, ...]] = {
     "ris": ("application/x-research-info-systems",),
     "csl-json": ("application/vnd.citationstyles.csl+json",),
 }
+FORMATS_ALL: tuple[str, ...] = tuple(MEDIA_TYPES)
 # What a list or one publication answers by default, and what an export streams by default.
 PAGE_OFFERS = MEDIA_TYPES
 EXPORT_OFFERS = {"jsonl": MEDIA_TYPES["jsonl"], **MEDIA_TYPES}
-EXTENSIONS = {"jsonl": "jsonl", "json": "json", "csv": "csv", "bib": "bibtex", "ris": "ris"}
-EXTENSIONS["csl.json"] = "csl-json"
+EXTENSIONS = {
+    "jsonl": "jsonl",
+    "json": "json",
+    "csv": "csv",
+    "bib": "bibtex",
+    "ris": "ris",
+    "csl.json": "csl-json",
+}
+
+
+def _content(names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The OpenAPI `content` of a 200 that can be any of the formats `names`."""
+    return {MEDIA_TYPES[name][0]: {"schema": {"type": "string"}} for name in names}
+
 
 # The 200 of every operation that can answer in these formats, for the OpenAPI document.
 EXPORT_CONTENT: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The publications in the chosen format.",
-        "content": {
-            types[0]: {"schema": {"type": "string"}} for name, types in MEDIA_TYPES.items()
-        },
-    }
+    200: {"description": "The publications in the chosen format.", "content": _content(FORMATS_ALL)}
 }
-
 # The other representations of the 200 of a list or of one publication (JSON is the model's).
-OTHER_FORMATS: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {
-            types[0]: {"schema": {"type": "string"}}
-            for name, types in MEDIA_TYPES.items()
-            if name != "json"
-        }
-    }
-}
+OTHER_FORMATS: dict[int | str, dict[str, Any]] = {200: {"content": _content(FORMATS_ALL[1:])}}
 
-FORMAT_DESCRIPTION = (
-    "Representation of the answer, overriding `Accept`: `json` (the default), `jsonl` (JSON "
-    "Lines), `csv`, `bibtex`, `ris` or `csl-json`. Without it, `Accept` chooses: "
-    + ", ".join(f"`{types[0]}`" for types in MEDIA_TYPES.values())
-    + "."
-)
+
+def _format_description(default: str) -> str:
+    """The `format` parameter's description, naming `default` as the default."""
+
+    def named(name: str) -> str:
+        notes = (["JSON Lines"] if name == "jsonl" else []) + (
+            ["the default"] if name == default else []
+        )
+        return f"`{name}`" + (f" ({', '.join(notes)})" if notes else "")
+
+    names = [named(name) for name in FORMATS_ALL]
+    accepted = ", ".join(f"`{types[0]}`" for types in MEDIA_TYPES.values())
+    return (
+        f"Representation of the answer, overriding `Accept`: {', '.join(names[:-1])} or "
+        f"{names[-1]}. Without it, `Accept` chooses: {accepted}."
+    )
+    accepted = ", ".join(f"`{types[0]}`" for types in MEDIA_TYPES.values())
+    return (
+        f"Representation of the answer, overriding `Accept`: {names} (`jsonl` is JSON Lines). "
+        f"Without it, `Accept` chooses: {accepted}."
+    )
 
 
 def _negotiated(request: Request, format: str | None, offers: Mapping[str, Sequence[str]]) -> str:
@@ -88,7 +102,7 @@ def _negotiated(request: Request, format: str | None, offers: Mapping[str, Seque
 def page_format(
     request: Request,
     format: Annotated[
-        FormatName | None, Query(description=FORMAT_DESCRIPTION, examples=["bibtex"])
+        FormatName | None, Query(description=_format_description("json"), examples=["bibtex"])
     ] = None,
 ) -> str:
     return _negotiated(request, format, PAGE_OFFERS)
@@ -98,12 +112,7 @@ def export_format(
     request: Request,
     format: Annotated[
         FormatName | None,
-        Query(
-            description=FORMAT_DESCRIPTION.replace("`json` (the default)", "`json`").replace(
-                "`jsonl` (JSON Lines)", "`jsonl` (JSON Lines, the default)"
-            ),
-            examples=["jsonl"],
-        ),
+        Query(description=_format_description("jsonl"), examples=["jsonl"]),
     ] = None,
 ) -> str:
     return _negotiated(request, format, EXPORT_OFFERS)
@@ -151,11 +160,11 @@ def render_page(session: Session, fmt: str, body: dict[str, Any], response: Resp
     exporter = export_format_of(fmt)
     results = body["results"]
     with_cite_keys(session, fmt, results)
-    text = exporter.head() + "".join(exporter.item(pub, index) for index, pub in enumerate(results))
     headers = {"X-Total-Count": str(body["meta"]["total"])}
     if "link" in response.headers:
         headers["Link"] = response.headers["link"]
-    return Response(text + exporter.tail(), media_type=exporter.media_type, headers=headers)
+    text = "".join(render_list(exporter, results))
+    return Response(text, media_type=exporter.media_type, headers=headers)
 
 
 def render_one(session: Session, fmt: str, publication: dict[str, Any]) -> Response:
