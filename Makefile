@@ -17,7 +17,7 @@ install: $(UV)
 	$(UV) sync --frozen --no-dev
 
 install-dev: $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-groups
 
 ## Install and serve the API on the seed data (SQLite by default) at http://127.0.0.1:8000
 serve: install

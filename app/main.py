@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from app.core.answers import AnswerCacheMiddleware, VersionWatch, version_reader
 from app.core.caching import NotModified, not_modified_response
 from app.core.compression import CompressionMiddleware
 from app.core.config import Settings, get_settings
@@ -17,7 +18,9 @@ from app.core.http import (
     HeadAsGetMiddleware,
     PathPolicyMiddleware,
     reject_unknown_query_params,
+    route_kind,
 )
+from app.core.memo import VersionMemo
 from app.core.observability import RequestContextMiddleware
 from app.core.openapi import problem_only_openapi
 from app.core.pagination import CursorCodec
@@ -49,11 +52,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else base_engine
     )
 
+    # The answer cache reads the data version on a connection of its own, outside requests.
+    version_engine = make_engine(settings.database_url, 1)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         base_engine.dispose()
         write_engine.dispose()
+        version_engine.dispose()
 
     app = FastAPI(
         title="pubapi",
@@ -74,16 +81,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.consent_rate_limit, settings.rate_limit_storage_url, settings.secret_key
     )
     app.state.cursor_codec = CursorCodec(settings.secret_key)
+    app.state.memo = VersionMemo()
     app.openapi = lambda: problem_only_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_exception_handler(NotModified, not_modified_response)
     install_docs(app)
     # Added innermost first. From the outside in: the request id, security headers and access
     # log see every answer; CORS and cache policy every answer of the app, 500s included; HEAD
-    # sees the compressed headers of the GET it stands for; the body limit guards every read.
+    # sees the compressed headers of the GET it stands for, and so does the answer cache, which
+    # keeps and replays compressed answers; the body limit guards every read.
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(CompressionMiddleware)
+    app.add_middleware(
+        AnswerCacheMiddleware,
+        watch=VersionWatch(version_reader(read_engine(version_engine)), settings.data_version_ttl),
+        max_bytes=settings.answer_cache_bytes,
+        is_data_path=lambda path: route_kind(path) == "data",
+    )
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(
         PathPolicyMiddleware,

@@ -141,7 +141,8 @@ class Database:
         return make_engine(self.url)
 
     def settings(self) -> Settings:
-        return Settings(_env_file=None, database_url=self.url)
+        # A load shows at once (the default lets a worker trust the version for a second).
+        return Settings(_env_file=None, database_url=self.url, data_version_ttl=0)
 
 
 def _new_database(kind: str, directory: Path, request: pytest.FixtureRequest) -> Database:

@@ -11,6 +11,9 @@ request makes first (its ETag, and a 304 without further work when the client ho
   /authors/{id}/publications     4: the author exists, then as /publications
   /venues/{id}/publications      4: the venue exists, then as /publications
   /publications/{id}             2: the row, its byline
+
+A total is counted once per data version and filters (app/core/memo.py): `statements_of`
+empties the memo first, and the tests at the end pin what the memo saves and when it recounts.
 """
 
 import datetime as dt
@@ -44,10 +47,16 @@ SEED_TOTALS = {
 }
 
 
+# Asks for an answer computed afresh, not one the server kept (app/core/answers.py).
+FRESH = {"Cache-Control": "no-cache"}
+
+
 def statements_of(client: TestClient, url: str) -> tuple[dict[str, Any], list[str]]:
-    """The JSON body of GET `url` and the first word of each statement it executed."""
+    """The JSON body of GET `url` and the first word of each statement it executed, totals
+    counted (the memo emptied first) and computed afresh (not a kept answer)."""
+    client.app.state.memo.clear()  # type: ignore[attr-defined]
     with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
-        response = client.get(url)
+        response = client.get(url, headers=FRESH)
     assert response.status_code == 200, response.text
     return response.json(), [statement.split(None, 1)[0].upper() for statement in statements]
 
@@ -80,7 +89,7 @@ def test_a_revalidated_list_costs_only_the_data_version(
     """A client holding the current answer gets its 304 for one read: no page, no count."""
     etag = client.get(path).headers["etag"]
     with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
-        response = client.get(path, headers={"If-None-Match": etag})
+        response = client.get(path, headers={"If-None-Match": etag, **FRESH})
     assert (response.status_code, response.content) == (304, b"")
     verbs = [statement.split(None, 1)[0].upper() for statement in statements]
     entity_exists = 1 if path.count("/") == 3 else 0  # /authors/1/publications checks author 1
@@ -167,3 +176,63 @@ def test_a_full_page_of_200_costs_the_same_as_one_row(
         assert [len(row["authors"]) for row in full["results"]] == [4] * len(full["results"])
     assert one_statements == expected(empty_db.kind, LIST_SELECTS[path])
     assert full_statements == one_statements
+
+
+def recorded_verbs(client: TestClient, url: str) -> tuple[dict[str, Any], list[str]]:
+    """Like `statements_of`, without emptying the memo."""
+    with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+        response = client.get(url, headers=FRESH)
+    assert response.status_code == 200, response.text
+    return response.json(), [statement.split(None, 1)[0].upper() for statement in statements]
+
+
+@pytest.mark.parametrize("path", list(LIST_SELECTS))
+def test_a_total_is_counted_once_per_data_version(
+    client: TestClient, seeded_db: Database, path: str
+) -> None:
+    first, counted = statements_of(client, f"{path}?limit=1")
+    again, memoized = recorded_verbs(client, f"{path}?limit=2")
+    assert counted == expected(seeded_db.kind, LIST_SELECTS[path])
+    assert memoized == expected(seeded_db.kind, LIST_SELECTS[path] - 1)
+    assert first["meta"]["total"] == again["meta"]["total"] == SEED_TOTALS[path]
+
+
+def test_facet_counts_are_counted_once_per_data_version(
+    client: TestClient, seeded_db: Database
+) -> None:
+    url = "/publications?fields=id&facets=year,venue"
+    first, counted = statements_of(client, url)
+    again, memoized = recorded_verbs(client, url)
+    assert first == again
+    # The page, the total and two facets; then the page only.
+    assert counted == expected(seeded_db.kind, 4)
+    assert memoized == expected(seeded_db.kind, 1)
+
+
+def test_a_load_that_changes_the_data_is_counted_again(empty_db: Database, tmp_path: Path) -> None:
+    def load(count: int) -> None:
+        source = tmp_path / f"publications-{count}.jsonl"
+        source.write_text(
+            "".join(json.dumps(generated_record(i)) + "\n" for i in range(count)),
+            encoding="utf-8",
+        )
+        engine = empty_db.engine()
+        loader.load(engine, [source])
+        engine.dispose()
+
+    load(5)
+    with TestClient(create_app(empty_db.settings())) as client:
+        url = "/publications?limit=1&facets=venue&fields=id"
+        before = client.get(url).json()["meta"]
+        assert (before["total"], before["facets"]["venue"][0]) == (
+            5,
+            {"value": 1, "name": "Main Venue", "count": 3},
+        )
+        load(9)  # the same five, and four more
+        after = client.get(url).json()["meta"]
+        assert (after["total"], after["facets"]["venue"][0]) == (
+            9,
+            {"value": 1, "name": "Main Venue", "count": 5},
+        )
+        # "Main Venue" and the four odd ones.
+        assert client.get("/venues?limit=1").json()["meta"]["total"] == 5

@@ -14,17 +14,20 @@ import hashlib
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlmodel import Session
 from starlette.datastructures import Headers
 
 from app.core.compression import negotiate_encoding
 from app.core.deps import SessionDep
+from app.core.memo import VERSION_INFO
 from app.models.tables import DATASET_STATE
 
 VARY = "Accept, Accept-Encoding"
-# Where the validators computed for a request wait for the response (see PathPolicyMiddleware).
+# Where the validators computed for a request wait for the response (see PathPolicyMiddleware),
+# and the data version they were computed from (see app/core/answers.py).
 STATE_KEY = "cache_headers"
+VERSION_STATE = "data_version"
 
 
 class NotModified(Exception):
@@ -32,9 +35,17 @@ class NotModified(Exception):
         self.headers = headers
 
 
+def current_version(conn: Connection | Session) -> int:
+    """The data version the transaction of `conn` sees (0 before the first load)."""
+    found = conn.execute(select(DATASET_STATE.c.version).where(DATASET_STATE.c.id == 1))
+    return int(found.scalar() or 0)
+
+
 def data_version(session: Session) -> int:
-    version = session.execute(select(DATASET_STATE.c.version).where(DATASET_STATE.c.id == 1))
-    return int(version.scalar() or 0)
+    """The version of the data this session's transaction sees (remembered for `memoized`)."""
+    version = current_version(session)
+    session.info[VERSION_INFO] = version
+    return version
 
 
 def entity_tag(version: int, path: str, query: bytes, headers: Headers) -> str:
@@ -74,10 +85,11 @@ def check_conditional(request: Request, session: Session) -> None:
     any 200 whose tag matches into a 304 as well.
     """
     settings = request.app.state.settings
-    tag = entity_tag(
-        data_version(session), request.url.path, request.scope["query_string"], request.headers
-    )
-    request.scope.setdefault("state", {})[STATE_KEY] = {
+    version = data_version(session)
+    tag = entity_tag(version, request.url.path, request.scope["query_string"], request.headers)
+    state = request.scope.setdefault("state", {})
+    state[VERSION_STATE] = version
+    state[STATE_KEY] = {
         "ETag": tag,
         "Cache-Control": f"public, max-age={settings.cache_max_age}",
         "Vary": VARY,

@@ -49,6 +49,20 @@ class Settings(BaseSettings):
         description="Seconds browsers and shared caches may reuse a data answer without asking "
         "again (`Cache-Control: public, max-age=N`); after that they revalidate with the ETag.",
     )
+    answer_cache_bytes: int = Field(
+        default=64 << 20,
+        ge=0,
+        description="Memory each worker may spend keeping data answers to send again until the "
+        "data changes (`0` turns it off). Requests with `Cache-Control: no-cache` bypass it.",
+    )
+    data_version_ttl: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="Seconds a worker trusts the data version it last read before reading it "
+        "again: after a seed load, kept answers may be sent for at most this long (`0` checks "
+        "on every request).",
+    )
     access_log: bool = Field(
         default=True,
         description="Write one JSON line per request (request id, method, path, status, "

@@ -7,11 +7,12 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from app.core.config import Settings
+from app.core.memo import MEMO_INFO
 from app.core.pagination import CursorCodec
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
+    with Session(request.app.state.engine, info={MEMO_INFO: request.app.state.memo}) as session:
         yield session
 
 

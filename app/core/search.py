@@ -40,6 +40,12 @@ def terms(text: str) -> list[str]:
     return [stem(word) for word in words(text)]
 
 
+def words_and_terms(text: str) -> tuple[list[str], list[str]]:
+    """`words(text)` and `terms(text)`, folding the text once."""
+    found = words(text)
+    return found, [stem(word) for word in found]
+
+
 class QueryError(ValueError):
     pass
 

@@ -7,18 +7,21 @@ from typing import Annotated
 from pydantic import AfterValidator, StringConstraints
 
 _SPACES = re.compile(r"\s+")
+# Unicode's control characters (category Cc) but tab, line feed and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: `"Knébel"` and `"KNEBEL"` fold to `"knebel"`."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", stripped.casefold()).strip()
+    if not text.isascii():  # (ASCII is its own decomposition, with nothing to strip)
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", text.casefold()).strip()
 
 
 def printable(text: str) -> str:
     # PostgreSQL cannot hold NUL in text; no one types control characters into a search box.
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text):
+    if _CONTROL.search(text):
         raise ValueError("must not contain NUL or other control characters")
     return text
 

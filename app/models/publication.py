@@ -27,10 +27,23 @@ class Publication(SQLModel, table=True):
     abstract: str | None = None
     published_on: dt.date | None = None
     year: int | None = Field(default=None, index=True)
-    venue_id: int | None = Field(default=None, foreign_key="venue.id", index=True)
+    venue_id: int | None = Field(default=None, foreign_key="venue.id")
     status: str | None = Field(default=None, index=True)
     # Base of the citation key of exports (`huang2025tequila`), see app.exports.keys.
     cite_base: str | None = None
+
+
+_publication = Publication.__table__  # type: ignore[attr-defined]
+# Descending sorts break ties by ascending id, an order only an index of its own reads.
+Index("ix_publication_newest", _publication.c.published_on.desc(), _publication.c.id)
+Index("ix_publication_title_desc", _publication.c.sort_title.desc(), _publication.c.id)
+# A venue's publications, newest first (and the venue filter of any list).
+Index(
+    "ix_publication_venue_newest",
+    _publication.c.venue_id,
+    _publication.c.published_on.desc(),
+    _publication.c.id,
+)
 
 
 class PublicationAuthor(SQLModel, table=True):

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, func, select
 from sqlmodel import Session
 
+from app.core.memo import memoized
 from app.core.pagination import Found
 from app.core.text import fold
 from app.queries.keyset import Ordering, fetch_page, parse_int, parse_text
@@ -47,7 +48,11 @@ def list_entities(
     query = _columns(table).where(*where)
     rows, next_key = fetch_page(session, query, ordering, limit, offset, after)
     total_query = select(func.count()).select_from(table).where(*where)
-    total = int(session.execute(total_query).scalar_one())
+    total = memoized(
+        session,
+        (f"{table.name}.count", q),
+        lambda: int(session.execute(total_query).scalar_one()),
+    )
     return Found([_public(row) for row in rows], total, next_key)
 
 

@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, or_
+from sqlalchemy import ColumnElement, RowMapping, Select, or_, select, union_all
 from sqlmodel import Session
 
 from app.core.errors import invalid
@@ -23,7 +23,14 @@ def _is_int(value: Any, low: int = -MAX_INT, high: int = MAX_INT) -> bool:
 
 @dataclass(frozen=True)
 class Ordering:
-    """Order by one column (nulls last in either direction), then by id ascending."""
+    """Order by one column (nulls last in either direction), then by id ascending.
+
+    Every page is an index range read at any depth: rows with a value come first, read from an
+    index on (column, id) in the column's direction (for a descending column, an index on
+    (column DESC, id)), and the rows without one after them, read by id. A nullable ordering
+    reads the two segments as two limited subqueries, so that neither the planner nor a cursor
+    ever meets `IS NULL` inside a sort.
+    """
 
     column: Any
     id_column: Any
@@ -32,19 +39,23 @@ class Ordering:
     # Turns a cursor's JSON value back into a column value; raises ValueError when it can't.
     parse: Callable[[Any], Any] = lambda v: v
 
-    def order_by(self) -> list[Any]:
+    def _valued_order(self) -> list[Any]:
         column = self.column.desc() if self.descending else self.column.asc()
+        return [column, self.id_column.asc()]
+
+    def order_by(self) -> list[Any]:
+        """The whole order, for a query that reads every row (an export)."""
         if not self.nullable:
-            return [column, self.id_column.asc()]
-        return [self.column.is_(None).asc(), column, self.id_column.asc()]
+            return self._valued_order()
+        return [self.column.is_(None).asc(), *self._valued_order()]
 
     def key_of(self, row: RowMapping) -> list[Any]:
         """The cursor key of `row` (which holds the sort column and the id)."""
         value = row[self.column.key]
         return [value.isoformat() if isinstance(value, dt.date) else value, row[self.id_column.key]]
 
-    def after(self, key: Sequence[Any]) -> ColumnElement[bool]:
-        """Rows strictly after the row whose cursor key is `key`."""
+    def parse_key(self, key: Sequence[Any]) -> tuple[Any, int]:
+        """A cursor key as (column value or None, id); a 422 when it is not one of ours."""
         try:
             raw, ident = key
             if not _is_int(ident, 1, MAX_ID):
@@ -52,14 +63,60 @@ class Ordering:
             value = None if raw is None else self.parse(raw)
         except (ValueError, TypeError):
             raise invalid(CURSOR_LOC, "malformed cursor") from None
-        later_id = self.id_column > ident
-        if value is None:
-            if not self.nullable:
-                raise invalid(CURSOR_LOC, "malformed cursor")
-            return and_(self.column.is_(None), later_id)
-        beyond = self.column < value if self.descending else self.column > value
-        resume = or_(beyond, and_(self.column == value, later_id))
-        return or_(self.column.is_(None), resume) if self.nullable else resume
+        if value is None and not self.nullable:
+            raise invalid(CURSOR_LOC, "malformed cursor")
+        return value, ident
+
+    def _beyond(self, value: Any, ident: int) -> list[ColumnElement[bool]]:
+        """Valued rows strictly after (value, ident): a range on the index, then the ties."""
+        column, later_id = self.column, self.id_column > ident
+        if self.descending:
+            return [column <= value, or_(column < value, later_id)]
+        return [column >= value, or_(column > value, later_id)]
+
+    def page(
+        self,
+        query: Select[Any],
+        limit: int,
+        offset: int = 0,
+        after: Sequence[Any] | None = None,
+        valued_only: bool = False,
+    ) -> Select[Any]:
+        """`limit` rows of `query` in this order, `offset` rows in or after the row `after`.
+
+        `valued_only` says the filters already exclude rows without a value (a date range
+        does), so that the second segment is not even asked for.
+        """
+        value, ident = (None, 0) if after is None else self.parse_key(after)
+        if not self.nullable:
+            where = [] if after is None else self._beyond(value, ident)
+            return query.where(*where).order_by(*self._valued_order()).limit(limit).offset(offset)
+        segments: list[Select[Any]] = []
+        if after is None or value is not None:
+            where = [self.column.is_not(None)]
+            if value is not None:
+                where += self._beyond(value, ident)
+            segments.append(query.where(*where).order_by(*self._valued_order()))
+        if not valued_only:
+            where = [self.column.is_(None)]
+            if after is not None and value is None:
+                where.append(self.id_column > ident)
+            segments.append(query.where(*where).order_by(self.id_column.asc()))
+        if len(segments) == 1:
+            return segments[0].limit(limit).offset(offset)
+        # Each segment is read as far as the page could reach into it, then the two (already
+        # in order, valued rows first) are put together.
+        reach = limit + offset
+        parts = [segment.limit(reach).subquery() for segment in segments]
+        both = union_all(*(select(*part.c) for part in parts)).subquery("page")
+        column, ident_column = both.c[self.column.key], both.c[self.id_column.key]
+        ordered = column.desc() if self.descending else column.asc()
+        return (
+            select(*both.c)
+            .order_by(column.is_(None).asc(), ordered, ident_column.asc())
+            .limit(limit)
+            .offset(offset)
+        )
 
 
 def fetch_page(
@@ -69,15 +126,14 @@ def fetch_page(
     limit: int,
     offset: int | None,
     after: Sequence[Any] | None,
+    valued_only: bool = False,
 ) -> tuple[Sequence[RowMapping], list[Any] | None]:
     """Rows of one page of `query` and the key to resume after it (`None` on the last page).
 
     Fetches one row more than asked to know whether a next page exists without counting.
     """
-    if after is not None:
-        query = query.where(ordering.after(after))
-    query = query.order_by(*ordering.order_by()).limit(limit + 1).offset(offset or 0)
-    rows = session.execute(query).mappings().all()
+    page = ordering.page(query, limit + 1, offset or 0, after, valued_only)
+    rows = session.execute(page).mappings().all()
     if len(rows) <= limit:
         return rows, None
     return rows[:limit], ordering.key_of(rows[limit - 1])

@@ -4,11 +4,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, exists, false, func, select
+from sqlalchemy import ColumnElement, false, func, select
 from sqlmodel import Session
 
+from app.core.memo import memoized
 from app.core.pagination import Found
 from app.core.search import SearchQuery, snippet
 from app.exports.keys import cite_key
@@ -56,6 +58,10 @@ class PublicationFilters:
             )
         if self.years:
             clauses.append(P.year.in_(self.years))
+            # The same rows seen as a date range (a year is its date's), which the date
+            # indexes read in order.
+            first, last = dt.date(min(self.years), 1, 1), dt.date(max(self.years), 12, 31)
+            clauses.append(P.published_on.between(first, last))
         if self.from_date is not None:
             clauses.append(P.published_on >= self.from_date)
         if self.to_date is not None:
@@ -72,11 +78,18 @@ class PublicationFilters:
             clauses.append(_has_author(BY.author_id == self.scope_author))
         return clauses
 
+    @property
+    def dated_only(self) -> bool:
+        """Whether only publications with a date can match."""
+        return bool(self.years) or self.from_date is not None or self.to_date is not None
+
 
 def _has_author(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    # Its own alias of the byline table, so that it stays a subquery about the publication
-    # even in a query (the author facet) whose FROM holds publication_author too.
-    return exists().where(BY.publication_id == P.id, condition).correlate(PUBLICATION)
+    # The publications of the bylines matching `condition`, read from the author index: the
+    # planner starts from those few rows instead of probing every row of a sort index. Its
+    # own alias of the byline table, so that it stays a subquery about the publication even
+    # in a query (the author facet) whose FROM holds publication_author too.
+    return P.id.in_(select(BY.publication_id).where(condition))
 
 
 def _dialect(session: Session) -> str:
@@ -84,8 +97,14 @@ def _dialect(session: Session) -> str:
 
 
 def count_publications(session: Session, filters: PublicationFilters) -> int:
-    query = select(func.count()).select_from(PUBLICATION).where(*filters.where(_dialect(session)))
-    return int(session.execute(query).scalar_one())
+    """How many publications match: counted once per data version and filters."""
+
+    def count() -> int:
+        where = filters.where(_dialect(session))
+        query = select(func.count()).select_from(PUBLICATION).where(*where)
+        return int(session.execute(query).scalar_one())
+
+    return memoized(session, ("publications.count", filters), count)
 
 
 # What `fields` may name, in the order of a full publication.
@@ -133,10 +152,51 @@ def list_publications(
     Only the columns of the requested `fields` are read (and the bylines only when `authors`
     is one of them).
     """
-    query, ordering = _listing(session, filters, sort, fields)
-    rows, next_key = fetch_page(session, query, ordering, limit, offset, after)
+    if _ranked_alone(filters, sort):
+        rows, next_key = _ranked_page(session, filters, fields, limit, offset, after)
+    else:
+        query, ordering = _listing(session, filters, sort, fields)
+        valued_only = ordering.column is P.published_on and filters.dated_only
+        rows, next_key = fetch_page(session, query, ordering, limit, offset, after, valued_only)
     results = _public(session, rows, fields, filters.search)
     return Found(results, count_publications(session, filters), next_key)
+
+
+def _ranked_alone(filters: PublicationFilters, sort: str) -> bool:
+    """Whether the page is a search by relevance and nothing else (search as you type)."""
+    search = filters.search
+    return (
+        sort == "relevance"
+        and search is not None
+        and not search.empty
+        and filters == PublicationFilters(search=search)
+    )
+
+
+def _ranked_page(
+    session: Session,
+    filters: PublicationFilters,
+    fields: frozenset[str],
+    limit: int,
+    offset: int | None,
+    after: Sequence[Any] | None,
+) -> tuple[Sequence[Any], list[Any] | None]:
+    """A page of a search by relevance alone: the index ranks and cuts the page by itself, and
+    only the page's rows are read from the publication table (not every match's)."""
+    assert filters.search is not None
+    scored = search_index.scored(_dialect(session), filters.search)
+    score, ident = scored.selected_columns.score, scored.selected_columns.id
+    ranking = Ordering(score, ident, descending=True, nullable=False, parse=parse_float)
+    top = ranking.page(scored, limit + 1, offset or 0, after).subquery("ranked")
+    query = (
+        _publication_columns(fields, extra=top.c.score, search=filters.search)
+        .join(top, top.c.id == P.id)
+        .order_by(top.c.score.desc(), P.id)
+    )
+    rows = session.execute(query).mappings().all()
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], ranking.key_of(rows[limit - 1])
 
 
 def iter_publications(
@@ -257,35 +317,46 @@ def facet_counts(
     session: Session, filters: PublicationFilters, facets: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Counts over the whole filtered set: most frequent first, then by value, 100 at most."""
+    return {
+        facet: [
+            dict(bucket)
+            for bucket in memoized(
+                session,
+                ("publications.facet", filters, facet),
+                partial(_facet_counts, session, filters, facet),
+            )
+        ]
+        for facet in facets
+    }
+
+
+def _facet_counts(
+    session: Session, filters: PublicationFilters, facet: str
+) -> list[dict[str, Any]]:
     where = filters.where(_dialect(session))
-    bytewise = session.get_bind().dialect.name == "postgresql"
-    counted: dict[str, list[dict[str, Any]]] = {}
-    for facet in facets:
-        count = func.count().label("count")
-        if facet == "author":
-            value = PA.author_id
-            query = (
-                select(value.label("value"), A.name.label("name"), count)
-                .select_from(PUBLICATION_AUTHOR.join(PUBLICATION, P.id == PA.publication_id))
-                .join(AUTHOR, A.id == PA.author_id)
-                .group_by(value, A.name)
-            )
-        elif facet == "venue":
-            value = P.venue_id
-            query = (
-                select(value.label("value"), V.name.label("name"), count)
-                .select_from(PUBLICATION.outerjoin(VENUE, V.id == P.venue_id))
-                .group_by(value, V.name)
-            )
-        else:
-            value = P[facet]
-            query = select(value.label("value"), count).select_from(PUBLICATION).group_by(value)
-        # Text values order byte-wise on both engines, like every sort key.
-        order_value = value.collate("C") if bytewise and facet == "status" else value
+    bytewise = _dialect(session) == "postgresql"
+    count = func.count().label("count")
+    if facet == "author":
+        value = PA.author_id
         query = (
-            query.where(*where)
-            .order_by(count.desc(), value.is_(None), order_value)
-            .limit(MAX_BUCKETS)
+            select(value.label("value"), A.name.label("name"), count)
+            .select_from(PUBLICATION_AUTHOR.join(PUBLICATION, P.id == PA.publication_id))
+            .join(AUTHOR, A.id == PA.author_id)
+            .group_by(value, A.name)
         )
-        counted[facet] = [dict(row) for row in session.execute(query).mappings()]
-    return counted
+    elif facet == "venue":
+        value = P.venue_id
+        query = (
+            select(value.label("value"), V.name.label("name"), count)
+            .select_from(PUBLICATION.outerjoin(VENUE, V.id == P.venue_id))
+            .group_by(value, V.name)
+        )
+    else:
+        value = P[facet]
+        query = select(value.label("value"), count).select_from(PUBLICATION).group_by(value)
+    # Text values order byte-wise on both engines, like every sort key.
+    order_value = value.collate("C") if bytewise and facet == "status" else value
+    query = (
+        query.where(*where).order_by(count.desc(), value.is_(None), order_value).limit(MAX_BUCKETS)
+    )
+    return [dict(row) for row in session.execute(query).mappings()]

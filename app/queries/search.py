@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     cast,
     column,
+    delete,
     func,
     literal,
     literal_column,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, TSQUERY
 
-from app.core.search import SearchQuery, stem, terms, words
+from app.core.search import SearchQuery, stem, words_and_terms
 from app.models.tables import PUBLICATION
 
 P = PUBLICATION.c
@@ -47,7 +48,8 @@ def _vector(title: str | None, abstract: str | None, authors: Sequence[str]) -> 
     positions: dict[str, list[str]] = {}
     position = 1
     for weight, text_ in (("A", title or ""), ("B", " ".join(authors)), ("C", abstract or "")):
-        for found_stem, word in zip(terms(text_), words(text_), strict=True):
+        found, stems = words_and_terms(text_)
+        for found_stem, word in zip(stems, found, strict=True):
             at = min(position, WORDS_OFFSET - 1)
             positions.setdefault(found_stem, []).append(f"{at}{weight}")
             word_at = min(position + WORDS_OFFSET, MAX_POSITION)
@@ -57,19 +59,19 @@ def _vector(title: str | None, abstract: str | None, authors: Sequence[str]) -> 
     return " ".join(f"'{lexeme}':{','.join(at)}" for lexeme, at in positions.items())
 
 
+def remove(conn: Connection, ids: Sequence[int]) -> None:
+    """Take publications out of the index (before `write` indexes their new text)."""
+    if ids:
+        key: Any = column("rowid" if conn.dialect.name == "sqlite" else "publication_id")
+        conn.execute(delete(table("publication_search")).where(key.in_(ids)))
+
+
 def write(conn: Connection, documents: Iterable[Document]) -> None:
-    """(Re)index publications: (id, title, abstract, author names)."""
+    """Index publications that are not in the index: (id, title, abstract, author names)."""
     rows = list(documents)
     if not rows:
         return
-    ids = [row[0] for row in rows]
     if conn.dialect.name == "sqlite":
-        conn.execute(
-            text(
-                "DELETE FROM publication_search WHERE rowid IN (SELECT value FROM json_each(:ids))"
-            ),
-            {"ids": str(ids)},
-        )
         conn.execute(
             text(
                 "INSERT INTO publication_search "
@@ -77,31 +79,29 @@ def write(conn: Connection, documents: Iterable[Document]) -> None:
                 "VALUES (:id, :title, :abstract, :authors, "
                 ":title_words, :abstract_words, :authors_words)"
             ),
-            [
-                {
-                    "id": ident,
-                    "title": " ".join(terms(title or "")),
-                    "abstract": " ".join(terms(abstract or "")),
-                    "authors": " ".join(terms(" ".join(authors))),
-                    "title_words": " ".join(words(title or "")),
-                    "abstract_words": " ".join(words(abstract or "")),
-                    "authors_words": " ".join(words(" ".join(authors))),
-                }
-                for ident, title, abstract, authors in rows
-            ],
+            [_fts_row(ident, title, abstract, authors) for ident, title, abstract, authors in rows],
         )
         return
     conn.execute(
         text(
             "INSERT INTO publication_search (publication_id, vector) "
-            "VALUES (:id, CAST(:vector AS tsvector)) "
-            "ON CONFLICT (publication_id) DO UPDATE SET vector = excluded.vector"
+            "VALUES (:id, CAST(:vector AS tsvector))"
         ),
         [
             {"id": ident, "vector": _vector(title, abstract, authors)}
             for ident, title, abstract, authors in rows
         ],
     )
+
+
+def _fts_row(
+    ident: int, title: str | None, abstract: str | None, authors: Sequence[str]
+) -> dict[str, object]:
+    row: dict[str, object] = {"id": ident}
+    for name, value in (("title", title), ("abstract", abstract), ("authors", " ".join(authors))):
+        found, stems = words_and_terms(value or "")
+        row[name], row[f"{name}_words"] = " ".join(stems), " ".join(found)
+    return row
 
 
 def _fts5(query: SearchQuery) -> str:
@@ -139,6 +139,11 @@ def _matching(dialect: str, query: SearchQuery, scored: bool) -> Any:
         rank = cast(func.ts_rank_cd(weights, vector, tsquery), DOUBLE_PRECISION)
         columns.append(rank.label("score"))
     return select(*columns).select_from(table("publication_search")).where(vector.op("@@")(tsquery))
+
+
+def scored(dialect: str, query: SearchQuery) -> Any:
+    """The SELECT of (id, score) of the publications matching `query`."""
+    return _matching(dialect, query, scored=True)
 
 
 def ranked(dialect: str, query: SearchQuery) -> Any:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from tqdm import tqdm
@@ -193,6 +194,7 @@ class _Writer:
 
     def __init__(self, conn: Connection, report: LoadReport) -> None:
         self.conn, self.report = conn, report
+        self._next_id: dict[str, int] = {}
         _seen.create(conn)
 
     def close(self) -> None:
@@ -224,6 +226,31 @@ class _Writer:
             insert(_seen), [{"key": k, "location": loc} for k, loc in located.items()]
         )
 
+    def _new_ids(self, table: Table, count: int) -> list[int]:
+        """`count` fresh ids for `table`, ascending, as its own numbering would give them.
+
+        Given here rather than by the database so that rows go in as one multi-row INSERT
+        (an INSERT ... RETURNING in order is one statement per row). PostgreSQL hands them out
+        from the table's sequence, safe beside any other writer; SQLite numbers after the
+        largest id, as it would itself, and its write lock keeps other writers out until the
+        load commits (one that committed since this load began makes the load fail, never
+        reuse an id).
+        """
+        if self.conn.dialect.name == "postgresql":
+            sequence = f"{table.name}_id_seq"
+            query = text("SELECT nextval(:sequence) FROM generate_series(1, :count)")
+            return sorted(
+                self.conn.execute(query, {"sequence": sequence, "count": count}).scalars()
+            )
+        start = self._next_id.get(table.name)
+        if start is None:
+            start = (
+                int(self.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+                + 1
+            )
+        self._next_id[table.name] = start + count
+        return list(range(start, start + count))
+
     def _ids_by_name(self, table: Table, names: list[str]) -> dict[str, int]:
         """Ids of `names`, inserting the new ones in order of first appearance."""
         if not names:
@@ -232,11 +259,15 @@ class _Writer:
         found: dict[str, int] = dict(self.conn.execute(query).all())
         missing = [name for name in dict.fromkeys(names) if name not in found]
         if missing:
-            rows = self.conn.execute(
-                insert(table).returning(table.c.name, table.c.id, sort_by_parameter_order=True),
-                [{"name": n, "sort_name": fold(n), "publication_count": 0} for n in missing],
+            ids = self._new_ids(table, len(missing))
+            self.conn.execute(
+                insert(table),
+                [
+                    {"id": ident, "name": n, "sort_name": fold(n), "publication_count": 0}
+                    for ident, n in zip(ids, missing, strict=True)
+                ],
             )
-            found.update((name, ident) for name, ident in rows)
+            found.update(zip(missing, ids, strict=True))
         return found
 
     def write(self, path: Path, batch: list[_Record]) -> None:
@@ -277,11 +308,12 @@ class _Writer:
 
         ids: dict[str, int] = {}
         if fresh:
-            rows = self.conn.execute(
-                insert(P).returning(P.c.key, P.c.id, sort_by_parameter_order=True),
-                [columns(r) for r in fresh],
+            new_ids = self._new_ids(P, len(fresh))
+            self.conn.execute(
+                insert(P),
+                [{"id": i, **columns(r)} for i, r in zip(new_ids, fresh, strict=True)],
             )
-            ids.update((key, ident) for key, ident in rows)
+            ids.update((r.key, i) for i, r in zip(new_ids, fresh, strict=True))
         if changed:
             for record in changed:
                 ids[record.key] = existing[record.key][0]
@@ -299,6 +331,7 @@ class _Writer:
         ]
         if links:
             self.conn.execute(insert(PA), links)
+        search.remove(self.conn, [ids[r.key] for r in changed])
         search.write(
             self.conn,
             [(ids[r.key], r.data.title, r.data.abstract, r.data.authors) for r in touched],
