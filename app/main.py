@@ -15,6 +15,7 @@ from app.core.docs import install_docs
 from app.core.errors import UnexpectedErrorMiddleware, install_error_handlers
 from app.core.http import (
     BodySizeLimitMiddleware,
+    DatabaseSlotsMiddleware,
     HeadAsGetMiddleware,
     PathPolicyMiddleware,
     reject_unknown_query_params,
@@ -89,10 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first. From the outside in: the request id, security headers and access
     # log see every answer; CORS and cache policy every answer of the app, 500s included; HEAD
     # sees the compressed headers of the GET it stands for, and so does the answer cache, which
-    # keeps and replays compressed answers; the body limit guards every read.
+    # keeps and replays compressed answers; a kept answer does not wait for a database slot;
+    # the body limit guards every read.
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(CompressionMiddleware)
+    app.add_middleware(
+        DatabaseSlotsMiddleware,
+        slots=settings.db_pool_size,
+        uses_database=lambda path: route_kind(path) in ("data", "consent", "health"),
+    )
     app.add_middleware(
         AnswerCacheMiddleware,
         watch=VersionWatch(version_reader(read_engine(version_engine)), settings.data_version_ttl),

@@ -1056,12 +1056,12 @@ def stream_export(
     """`/publications/export.jsonl[?year=...]` through the route's own code: the dependencies
     that read its parameters, then `export_response` and its body iterator."""
     query = {} if year is None else {"year": year}
-    filters = publication_filters(year=None if year is None else [year])
+    filters = asyncio.run(publication_filters(year=None if year is None else [year]))
     response = export_response(
         export_request(app, query),
         filters,
-        resolved_sort(None, None),
-        selected_fields(None, None),
+        asyncio.run(resolved_sort(None, None)),
+        asyncio.run(selected_fields(None, None)),
         "jsonl",
     )
     assert response.media_type == "application/jsonl"

@@ -821,3 +821,26 @@ def test_corpus_relevance_cursor_walk_is_the_offset_pages(corpus_client, q):
     by_offset, total = all_ids(corpus_client, {"q": q})
     assert len(by_offset) == total
     assert walk(corpus_client, {"q": q, "limit": 100}) == by_offset
+
+
+def test_stemming_is_safe_from_several_threads_at_once() -> None:
+    """Requests stem in worker threads: a shared Snowball stemmer raised IndexError (a 500) or
+    returned another word's stem when two threads used it at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.core import search as core_search
+
+    words_ = [
+        f"{stem_}{suffix}"
+        for stem_ in ("generat", "quantiz", "learn")
+        for suffix in ("ing", "ed", "ation", "ations", "ness", "ly", "ize", "izing")
+    ] * 400
+    expected = {word: core_search.stem.__wrapped__(word) for word in set(words_)}
+
+    def stem_all(offset: int) -> list[tuple[str, str]]:
+        return [(w, core_search.stem.__wrapped__(w)) for w in words_[offset::4]]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [pair for part in pool.map(stem_all, range(4)) for pair in part]
+    assert len(results) == len(words_)
+    assert all(found == expected[word] for word, found in results)

@@ -11,6 +11,8 @@ both engines), so an ETag never labels data of another version.
 """
 
 import hashlib
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -19,10 +21,11 @@ from sqlmodel import Session
 from starlette.datastructures import Headers
 
 from app.core.compression import negotiate_encoding
-from app.core.deps import SessionDep
 from app.core.memo import VERSION_INFO
 from app.models.tables import DATASET_STATE
 
+P = ParamSpec("P")
+T = TypeVar("T")
 VARY = "Accept, Accept-Encoding"
 # Where the validators computed for a request wait for the response (see PathPolicyMiddleware),
 # and the data version they were computed from (see app/core/answers.py).
@@ -35,10 +38,12 @@ class NotModified(Exception):
         self.headers = headers
 
 
+VERSION_QUERY = select(DATASET_STATE.c.version).where(DATASET_STATE.c.id == 1)
+
+
 def current_version(conn: Connection | Session) -> int:
     """The data version the transaction of `conn` sees (0 before the first load)."""
-    found = conn.execute(select(DATASET_STATE.c.version).where(DATASET_STATE.c.id == 1))
-    return int(found.scalar() or 0)
+    return int(conn.execute(VERSION_QUERY).scalar() or 0)
 
 
 def data_version(session: Session) -> int:
@@ -71,9 +76,17 @@ def is_current(if_none_match: str | None, tag: str) -> bool:
     return "*" in candidates or tag in (candidate.removeprefix("W/") for candidate in candidates)
 
 
-def conditional_get(request: Request, session: SessionDep) -> None:
-    """Compute this answer's validators (see `check_conditional`)."""
-    check_conditional(request, session)
+def versioned(work: Callable[Concatenate[Request, P], T]) -> Callable[Concatenate[Request, P], T]:
+    """`work(request, ..., session, ...)`, after computing the answer's validators from the
+    data version its session's transaction sees (see `check_conditional`): the first query of
+    every data request, run in the same worker thread as the rest of its queries."""
+
+    def run(request: Request, *args: P.args, **kwargs: P.kwargs) -> T:
+        session = next(arg for arg in args if isinstance(arg, Session))
+        check_conditional(request, session)
+        return work(request, *args, **kwargs)
+
+    return run
 
 
 def check_conditional(request: Request, session: Session) -> None:

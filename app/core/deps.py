@@ -1,6 +1,6 @@
 """Annotated dependencies shared by the routers."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,17 +11,20 @@ from app.core.memo import MEMO_INFO
 from app.core.pagination import CursorCodec
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Made and closed in the event loop (no I/O to make one; closing returns the connection
+    # with a rollback of a read-only transaction), so a request hops to a worker thread only
+    # for its queries.
     with Session(request.app.state.engine, info={MEMO_INFO: request.app.state.memo}) as session:
         yield session
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_cursor_codec(request: Request) -> CursorCodec:
+async def get_cursor_codec(request: Request) -> CursorCodec:
     codec: CursorCodec = request.app.state.cursor_codec
     return codec
 

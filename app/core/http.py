@@ -1,5 +1,7 @@
 """HTTP behaviour shared by every route: HEAD for every GET, and strict query strings."""
 
+import asyncio
+from collections.abc import Callable
 from typing import Any, get_args, get_origin
 
 from fastapi import Request
@@ -124,7 +126,7 @@ class PathPolicyMiddleware:
     """CORS and caching by kind of route: data is public, consent is the site's own.
 
     Data routes answer the configured `cors_origins` (any origin by default, without
-    credentials), and their successful answers carry the validators `conditional_get` computed
+    credentials), and their successful answers carry the validators `check_conditional` computed
     (ETag, `Cache-Control: public`); their errors are not stored. Consent routes answer only the
     configured site origins, and none of their responses, errors included, is ever stored by
     any cache; neither is an answer of `/health` or `/ready`.
@@ -252,3 +254,29 @@ def _refusal_as_problem(send: Send) -> Send:
         await send(message)
 
     return sending
+
+
+class DatabaseSlotsMiddleware:
+    """At most `slots` requests use the database at once; the others wait their turn here.
+
+    A request holds a pooled connection from its first query to its end, across several hops
+    to worker threads (dependencies, the endpoint). Past the pool's size, requests would wait
+    for a connection inside worker threads, and once those threads are all taken the requests
+    holding connections could not get one to finish on: every request then fails on the pool's
+    timeout. Waiting in the event loop instead costs nothing and keeps the order of arrival.
+    """
+
+    def __init__(self, app: ASGIApp, slots: int, uses_database: Callable[[str], bool]) -> None:
+        self.app = app
+        self.slots = slots
+        self.uses_database = uses_database
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.uses_database(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:  # made in the server's event loop
+            self._semaphore = asyncio.Semaphore(self.slots)
+        async with self._semaphore:
+            await self.app(scope, receive, send)

@@ -32,7 +32,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[
         int,
         Query(ge=1, le=MAX_LIMIT, description="Results per page (1 to 200).", examples=[25]),

@@ -8,6 +8,7 @@ the terms made here. So both engines match exactly the same documents for the sa
 
 import html
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -22,12 +23,17 @@ MAX_TERMS = 32
 MAX_TERM_LENGTH = 100
 SNIPPET_WORDS = 30
 
-_stemmer = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its work on the object: one per thread (requests stem in worker
+# threads; a shared one raised IndexError, or returned a wrong stem, under concurrency).
+_local = threading.local()
 
 
 @lru_cache(maxsize=4096)
 def stem(word: str) -> str:
-    return str(_stemmer.stemWord(word))
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return str(stemmer.stemWord(word))
 
 
 def words(text: str) -> list[str]:

@@ -4,10 +4,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, select
+from sqlalchemy import ColumnElement, bindparam, false, func, select
 from sqlmodel import Session
 
 from app.core.memo import memoized
@@ -246,9 +246,15 @@ def cite_keys(session: Session, publication_ids: Sequence[int]) -> dict[int, str
 def get_publication(
     session: Session, publication_id: int, fields: frozenset[str] = ALL_FIELDS
 ) -> dict[str, Any] | None:
-    query = _publication_columns(fields).where(P.id == publication_id)
-    results = _public(session, session.execute(query).mappings().all(), fields)
+    found = session.execute(_one_query(fields), {"publication_id": publication_id}).mappings()
+    results = _public(session, found.all(), fields)
     return results[0] if results else None
+
+
+@lru_cache(maxsize=256)
+def _one_query(fields: frozenset[str]) -> Any:
+    # Built once per field set: making a SELECT costs more than running it by primary key.
+    return _publication_columns(fields).where(P.id == bindparam("publication_id"))
 
 
 def _publication_columns(
@@ -302,15 +308,17 @@ def _public(
 def _bylines(session: Session, publication_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     bylines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if publication_ids:
-        query = (
-            select(PA.publication_id, A.id, A.name, PA.position)
-            .join(AUTHOR, A.id == PA.author_id)
-            .where(PA.publication_id.in_(publication_ids))
-            .order_by(PA.publication_id, PA.position)
-        )
-        for pub_id, author_id, name, position in session.execute(query):
+        for pub_id, author_id, name, position in session.execute(BYLINES, {"ids": publication_ids}):
             bylines[pub_id].append({"id": author_id, "name": name, "position": position})
     return bylines
+
+
+BYLINES = (
+    select(PA.publication_id, A.id, A.name, PA.position)
+    .join(AUTHOR, A.id == PA.author_id)
+    .where(PA.publication_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PA.publication_id, PA.position)
+)
 
 
 def facet_counts(

@@ -64,7 +64,7 @@ IdempotencyKeyHeader = Annotated[
 WRITE_ERRORS = problem_responses(413, 415, 422, 429)
 
 
-def policy_of(request: Request) -> PolicyPublic:
+async def policy_of(request: Request) -> PolicyPublic:
     policy: PolicyPublic = request.app.state.consent_policy
     return policy
 
@@ -72,7 +72,7 @@ def policy_of(request: Request) -> PolicyPublic:
 PolicyDep = Annotated[PolicyPublic, Depends(policy_of)]
 
 
-def require_json(
+async def require_json(
     content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> None:
     media_type = (content_type or "").split(";")[0].strip().lower()

@@ -4,10 +4,12 @@ import dataclasses
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Table
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.core.caching import conditional_get, not_modified
+from app.core.caching import not_modified, versioned
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import not_found, problem_responses
 from app.core.pagination import PageDep, fingerprint, paginate
@@ -37,7 +39,7 @@ def entity_router(
     plural: str,
     scope: Callable[[PublicationFilters, int], PublicationFilters],
 ) -> APIRouter:
-    router = APIRouter(tags=[plural], dependencies=[Depends(conditional_get)])
+    router = APIRouter(tags=[plural])
     title = plural.capitalize()
     Noun = noun.capitalize()
     IdPath = Annotated[
@@ -52,7 +54,7 @@ def entity_router(
         summary=f"List {plural}",
         description=f"List {plural} with their exact publication counts.",
     )
-    def list_entities(
+    async def list_entities(
         request: Request,
         response: Response,
         session: SessionDep,
@@ -75,17 +77,20 @@ def entity_router(
             ),
         ] = "name",
     ) -> dict[str, object]:
-        not_modified(request)
-        return paginate(
-            request,
-            response,
-            codec,
-            page,
-            fingerprint(plural, sort, None if q is None else fold(q)),
-            lambda after: queries.list_entities(
-                session, table, sort, page.limit, page.offset, after, q
-            ),
-        )
+        def work(request: Request, session: Session) -> dict[str, object]:
+            not_modified(request)
+            return paginate(
+                request,
+                response,
+                codec,
+                page,
+                fingerprint(plural, sort, None if q is None else fold(q)),
+                lambda after: queries.list_entities(
+                    session, table, sort, page.limit, page.offset, after, q
+                ),
+            )
+
+        return await run_in_threadpool(versioned(work), request, session)
 
     @router.get(
         f"/{plural}/{{{noun}_id}}",
@@ -95,12 +100,15 @@ def entity_router(
         summary=f"Get one {noun}",
         description=f"One {noun} by id, with its publication count; 404 when there is none.",
     )
-    def get_entity(request: Request, session: SessionDep, ident: IdPath) -> dict[str, object]:
-        found = queries.get_entity(session, table, ident)
-        if found is None:
-            raise not_found(noun, ident)
-        not_modified(request)
-        return found
+    async def get_entity(request: Request, session: SessionDep, ident: IdPath) -> dict[str, object]:
+        def work(request: Request, session: Session) -> dict[str, object]:
+            found = queries.get_entity(session, table, ident)
+            if found is None:
+                raise not_found(noun, ident)
+            not_modified(request)
+            return found
+
+        return await run_in_threadpool(versioned(work), request, session)
 
     @router.get(
         f"/{plural}/{{{noun}_id}}/publications",
@@ -111,7 +119,7 @@ def entity_router(
         description=f"Takes the same parameters as `/publications`; 404 when the {noun} "
         "does not exist.",
     )
-    def list_entity_publications(
+    async def list_entity_publications(
         request: Request,
         response: Response,
         session: SessionDep,
@@ -124,20 +132,23 @@ def entity_router(
         sort: SortDep,
         fmt: PageFormatDep,
     ) -> dict[str, Any] | Response:
-        if queries.get_entity(session, table, ident) is None:
-            raise not_found(noun, ident)
-        return publication_page(
-            request,
-            response,
-            session,
-            codec,
-            scope(filters, ident),
-            sort,
-            page,
-            fields,
-            facets,
-            fmt,
-        )
+        def work(request: Request, session: Session) -> dict[str, Any] | Response:
+            if queries.get_entity(session, table, ident) is None:
+                raise not_found(noun, ident)
+            return publication_page(
+                request,
+                response,
+                session,
+                codec,
+                scope(filters, ident),
+                sort,
+                page,
+                fields,
+                facets,
+                fmt,
+            )
+
+        return await run_in_threadpool(versioned(work), request, session)
 
     return router
 

@@ -99,7 +99,7 @@ def _negotiated(request: Request, format: str | None, offers: Mapping[str, Seque
     return chosen
 
 
-def page_format(
+async def page_format(
     request: Request,
     format: Annotated[
         FormatName | None, Query(description=_format_description("json"), examples=["bibtex"])
@@ -108,7 +108,7 @@ def page_format(
     return _negotiated(request, format, PAGE_OFFERS)
 
 
-def export_format(
+async def export_format(
     request: Request,
     format: Annotated[
         FormatName | None,

@@ -4,8 +4,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, Field
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.core.caching import conditional_get, not_modified
+from app.core.caching import not_modified, versioned
 from app.core.dates import IsoDate
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import invalid, not_found, problem_responses
@@ -18,12 +20,12 @@ from app.queries.keyset import MAX_ID
 from app.queries.publications import PublicationFilters, PublicationSort
 from app.routers import formats
 
-router = APIRouter(tags=["publications"], dependencies=[Depends(conditional_get)])
+router = APIRouter(tags=["publications"])
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Publication id.", examples=[4])]
 
 
-def publication_filters(
+async def publication_filters(
     q: Annotated[
         str | None,
         Query(
@@ -95,7 +97,7 @@ def _names(param: str, raw: str, allowed: Sequence[str], noun: str) -> list[str]
     return list(dict.fromkeys(names))
 
 
-def selected_fields(
+async def selected_fields(
     fields: Annotated[
         str | None,
         Query(
@@ -116,7 +118,7 @@ def _fields(fields: str | None, allowed: Sequence[str]) -> frozenset[str]:
     return frozenset(_names("fields", fields, allowed, "field"))
 
 
-def one_publication_fields(
+async def one_publication_fields(
     fields: Annotated[
         str | None,
         Query(
@@ -130,7 +132,7 @@ def one_publication_fields(
     return _fields(fields, queries.FIELDS)
 
 
-def resolved_sort(
+async def resolved_sort(
     sort: Annotated[
         PublicationSort | None,
         Query(
@@ -146,7 +148,7 @@ def resolved_sort(
     return sort or ("relevance" if q is not None else "-published_on")
 
 
-def selected_facets(
+async def selected_facets(
     facets: Annotated[
         str | None,
         Query(
@@ -210,7 +212,7 @@ def publication_page(
     summary="List publications",
     responses={**formats.OTHER_FORMATS, **problem_responses(406, 422)},
 )
-def list_publications(
+async def list_publications(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -230,8 +232,18 @@ def list_publications(
     CSL-JSON instead of the JSON envelope. Answers carry an ETag: revalidate with
     `If-None-Match` for a bodiless 304.
     """
-    return publication_page(
-        request, response, session, codec, filters, sort, page, fields, facets, fmt
+    return await run_in_threadpool(
+        versioned(publication_page),
+        request,
+        response,
+        session,
+        codec,
+        filters,
+        sort,
+        page,
+        fields,
+        facets,
+        fmt,
     )
 
 
@@ -242,7 +254,7 @@ def list_publications(
     summary="Get one publication",
     responses={**formats.OTHER_FORMATS, **problem_responses(404, 406, 422)},
 )
-def get_publication(
+async def get_publication(
     request: Request,
     session: SessionDep,
     publication_id: IdPath,
@@ -252,6 +264,18 @@ def get_publication(
     """One publication by id, with its venue and byline; 404 when there is none. `fields` picks
     the fields; `format` (or `Accept`) renders it as BibTeX, RIS, CSL-JSON, CSV or JSON Lines.
     """
+    return await run_in_threadpool(
+        versioned(one_publication), request, session, publication_id, fields, fmt
+    )
+
+
+def one_publication(
+    request: Request,
+    session: Session,
+    publication_id: int,
+    fields: frozenset[str],
+    fmt: str,
+) -> dict[str, Any] | Response:
     formats.check_shape(request, fmt)
     publication = queries.get_publication(session, publication_id, fields)
     if publication is None:
