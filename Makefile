@@ -7,7 +7,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: serve test install install-dev lint bench-tiny clean
+.PHONY: serve test install install-dev lint bench bench-tiny clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -29,6 +29,14 @@ test: install-dev
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	.venv/bin/pytest --cov=app --cov-report=term:skip-covered
+
+## The benchmark against Datasette at a million publications (about 45 minutes; needs wrk)
+bench: install-dev
+	.venv/bin/python -m bench.run --size 1000000 --engines sqlite,postgresql --duration 5 --rounds 3
+
+## The same at 2,000 publications, one short round (about 2 minutes): does it still run?
+bench-tiny: install-dev
+	.venv/bin/python -m bench.run --size 2000 --duration 1 --rounds 1 --out bench/.work/RESULTS-tiny.md
 
 clean:
 	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache

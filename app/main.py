@@ -44,7 +44,11 @@ write the site needs: recording a visitor's cookie-consent choices (`/consent`).
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     base_engine = make_engine(settings.database_url, settings.db_pool_size)
-    engine = read_engine(base_engine)
+    # Consent records are read back where they are written (a replica may lag behind).
+    primary_engine = read_engine(base_engine)
+    data_url = settings.read_database_url or settings.database_url
+    replica = make_engine(data_url, settings.db_pool_size) if settings.read_database_url else None
+    engine = read_engine(replica) if replica is not None else primary_engine
     # SQLite writers take the write lock up front, so that concurrent writers queue on the busy
     # timeout instead of failing to upgrade a read lock ("database is locked").
     write_engine = (
@@ -54,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     # The answer cache reads the data version on a connection of its own, outside requests.
-    version_engine = make_engine(settings.database_url, 1)
+    version_engine = make_engine(data_url, 1)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -62,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         base_engine.dispose()
         write_engine.dispose()
         version_engine.dispose()
+        if replica is not None:
+            replica.dispose()
 
     app = FastAPI(
         title="pubapi",
@@ -74,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.primary_engine = primary_engine
     app.state.write_engine = write_engine
     # The time consent records are stamped with (tests move it to check expiry).
     app.state.clock = lambda: dt.datetime.now(dt.UTC)

@@ -150,8 +150,10 @@ def postgres_plan(engine: Engine, statement: str, params: Any) -> dict[str, Any]
     with engine.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
         conn.execute(text("SET enable_sort = off"))
-        explained = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).scalar()
-    return json.loads(explained)[0]["Plan"] if isinstance(explained, str) else explained[0]["Plan"]
+        explained: Any = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).scalar()
+    document = json.loads(explained) if isinstance(explained, str) else explained
+    plan: dict[str, Any] = document[0]["Plan"]
+    return plan
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: `sqlite:///path.db` (default, in the working directory) "
         "or `postgresql+psycopg://user@host:5432/dbname`.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="Where data routes read, when not from `PUBAPI_DATABASE_URL`: a PostgreSQL "
+        "read replica. Consent records are written and read back on the primary.",
+    )
     seed_path: Path = Field(
         default=PROJECT_ROOT / "seed_data",
         description="What `pubapi serve` loads into an empty database and `pubapi seed` "

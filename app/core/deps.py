@@ -19,6 +19,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def get_primary_session(request: Request) -> AsyncIterator[Session]:
+    """A read-only session on the primary database, for what must read its own writes."""
+    with Session(request.app.state.primary_engine) as session:
+        yield session
+
+
 async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -30,5 +36,6 @@ async def get_cursor_codec(request: Request) -> CursorCodec:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+PrimarySessionDep = Annotated[Session, Depends(get_primary_session)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 CursorDep = Annotated[CursorCodec, Depends(get_cursor_codec)]

@@ -9,7 +9,7 @@ the terms made here. So both engines match exactly the same documents for the sa
 import html
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
@@ -99,50 +99,42 @@ def parse_query(text: str) -> SearchQuery:
     return SearchQuery(terms=found, phrases=tuple(dict.fromkeys(phrases)), prefix=prefix)
 
 
-@dataclass
-class _Token:
-    start: int
-    end: int
-    word: str
-    term: str
-    hit: bool = field(default=False)
-
-
 def snippet(text: str, query: SearchQuery) -> str:
     """The passage of `text` with the most matches, HTML-escaped, matches in `<mark>`."""
-    tokens = [
-        _Token(m.start(), m.end(), (w := fold(m.group())), stem(w)) for m in WORD.finditer(text)
-    ]
-    stems = query.stems()
-    for token in tokens:
-        token.hit = token.term in stems or (
-            query.prefix is not None and token.word.startswith(query.prefix)
-        )
-    if len(tokens) <= SNIPPET_WORDS:
-        first, last = 0, len(tokens)
+    spans = [(m.start(), m.end()) for m in WORD.finditer(text)]
+    if not spans:
+        return html.escape(text)
+    if text.isascii():  # ASCII folds by lowercasing, letter for letter: fold it all at once
+        lowered = text.lower()
+        folded = [lowered[start:end] for start, end in spans]
     else:
-        hits = [int(t.hit) for t in tokens]
+        folded = [fold(text[start:end]) for start, end in spans]
+    stems, prefix = query.stems(), query.prefix
+    hits = [
+        stem(word) in stems or (prefix is not None and word.startswith(prefix)) for word in folded
+    ]
+    if len(spans) <= SNIPPET_WORDS:
+        first, last = 0, len(spans)
+    else:
         best, best_at, window = -1, 0, sum(hits[:SNIPPET_WORDS])
-        for at in range(len(tokens) - SNIPPET_WORDS + 1):
+        for at in range(len(spans) - SNIPPET_WORDS + 1):
             if at:
                 window += hits[at + SNIPPET_WORDS - 1] - hits[at - 1]
             if window > best:
                 best, best_at = window, at
         # Start a little before the first match, so that it reads in context.
         first_hit = next((i for i in range(best_at, best_at + SNIPPET_WORDS) if hits[i]), best_at)
-        first = max(0, min(first_hit - 3, len(tokens) - SNIPPET_WORDS))
+        first = max(0, min(first_hit - 3, len(spans) - SNIPPET_WORDS))
         last = first + SNIPPET_WORDS
-    if not tokens:
-        return html.escape(text)
-    begin = 0 if first == 0 else tokens[first].start
-    end = len(text) if last >= len(tokens) else tokens[last - 1].end
+    begin = 0 if first == 0 else spans[first][0]
+    end = len(text) if last >= len(spans) else spans[last - 1][1]
     out = ["…" if begin else ""]
     cursor = begin
-    for token in tokens[first:last]:
-        if token.hit:
-            out.append(html.escape(text[cursor : token.start]))
-            out.append(f"<mark>{html.escape(text[token.start : token.end])}</mark>")
-            cursor = token.end
+    for (start, stop), hit in zip(spans[first:last], hits[first:last], strict=True):
+        if hit:
+            out.append(html.escape(text[cursor:start]))
+            out.append(f"<mark>{html.escape(text[start:stop])}</mark>")
+            cursor = stop
     out.append(html.escape(text[cursor:end]))
     out.append("…" if end < len(text) else "")
     return "".join(out)

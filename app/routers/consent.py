@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from app.core.deps import CursorDep, SessionDep
+from app.core.deps import CursorDep, PrimarySessionDep
 from app.core.errors import invalid, not_found, problem_responses
 from app.core.pagination import PageDep, fingerprint, paginate
 from app.core.ratelimit import consent_write_limit
@@ -184,7 +184,7 @@ def _replay(
     return queries.first_state(conn, consent_id)
 
 
-def _found(session: SessionDep, consent_id: uuid.UUID) -> queries.State:
+def _found(session: PrimarySessionDep, consent_id: uuid.UUID) -> queries.State:
     state = queries.latest_state(session, consent_id)
     if state is None:
         raise not_found("consent record", consent_id)
@@ -199,7 +199,7 @@ def _found(session: SessionDep, consent_id: uuid.UUID) -> queries.State:
     responses=problem_responses(404, 422),
 )
 def get_consent(
-    request: Request, session: SessionDep, consent_id: ConsentId, policy: PolicyDep
+    request: Request, session: PrimarySessionDep, consent_id: ConsentId, policy: PolicyDep
 ) -> dict[str, Any]:
     """The current state of a record, and whether the banner may rely on it."""
     return _found(session, consent_id).status(policy.version, _now(request))
@@ -253,7 +253,7 @@ def update_consent(
 def get_history(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: PrimarySessionDep,
     codec: CursorDep,
     consent_id: ConsentId,
     page: PageDep,
