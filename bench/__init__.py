@@ -1,0 +1,1 @@
+"""Benchmark tools: a deterministic seed-data generator and the equivalent Datasette database."""
