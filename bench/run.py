@@ -33,6 +33,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.core.db import unreachable
 from bench import cursors, endpoints, generate, report, wrk
 from bench.endpoints import BARE, DATASETTE, HOT, Variant
 from bench.servers import ProcessError, Server, Timed, free_port, rss_kib, timed_run
@@ -180,15 +181,8 @@ def ingest_sqlite(jsonl: Path, run_dir: Path) -> tuple[dict[str, Any], Path, Pat
 
 def postgres_problem(admin_url: str) -> str | None:
     """Why PostgreSQL cannot be measured, or None when it can."""
-    try:
-        engine = create_engine(admin_url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:
-        reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
-        return f"PostgreSQL unreachable at {make_url(admin_url).render_as_string()}: {reason}"
-    return None
+    problem = unreachable(admin_url)
+    return None if problem is None else f"PostgreSQL {problem}"
 
 
 @contextmanager

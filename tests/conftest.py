@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.core.config import PROJECT_ROOT, Settings
-from app.core.db import make_engine
+from app.core.db import make_engine, unreachable
 from app.core.migrations import upgrade
 from app.main import create_app
 from app.seed import loader
@@ -42,15 +42,8 @@ ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 @cache
 def postgres_problem() -> str | None:
     """Why PostgreSQL cannot be used, or None when it can."""
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:
-        reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
-        return f"PostgreSQL unreachable at {make_url(POSTGRES_URL).render_as_string()}: {reason}"
-    return None
+    problem = unreachable(POSTGRES_URL)
+    return None if problem is None else f"PostgreSQL {problem}"
 
 
 @cache
