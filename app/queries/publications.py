@@ -57,11 +57,12 @@ class PublicationFilters:
                 false() if self.search.empty else search_index.matches(dialect, self.search)
             )
         if self.years:
-            clauses.append(P.year.in_(self.years))
-            # The same rows seen as a date range (a year is its date's), which the date
-            # indexes read in order.
+            # A year is its date's: years are a date range, which the date indexes read in
+            # order. Consecutive years are exactly that range; others are also named.
             first, last = dt.date(min(self.years), 1, 1), dt.date(max(self.years), 12, 31)
             clauses.append(P.published_on.between(first, last))
+            if len(self.years) != max(self.years) - min(self.years) + 1:
+                clauses.append(P.year.in_(self.years))
         if self.from_date is not None:
             clauses.append(P.published_on >= self.from_date)
         if self.to_date is not None:

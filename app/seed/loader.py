@@ -340,10 +340,18 @@ class _Writer:
         self.report.updated += len(changed)
 
     def finish(self) -> None:
-        """Recount publications per author and venue, and bump the data version."""
+        """Recount publications per author and venue, refresh the planner's statistics, and
+        bump the data version."""
         for table, link in ((A, PA.c.author_id), (V, P.c.venue_id)):
             count = select(func.count()).where(link == table.c.id).scalar_subquery()
             self.conn.execute(update(table).values(publication_count=count))
+        # Without statistics the planners guess: SQLite took the year index for a year's page
+        # and sorted its 80,000 rows instead of reading the date index in order.
+        if self.conn.dialect.name == "sqlite":
+            self.conn.execute(text("PRAGMA analysis_limit = 1000"))
+            self.conn.execute(text("ANALYZE"))
+        else:
+            self.conn.execute(text("ANALYZE publication, publication_author, author, venue"))
         version = self.conn.execute(select(STATE.c.version).where(STATE.c.id == 1)).scalar()
         new_version = (version or 0) + 1
         now = dt.datetime.now(dt.UTC)
