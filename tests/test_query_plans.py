@@ -18,7 +18,8 @@ from sqlalchemy import Engine, event, text
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.conftest import Database, require_engine
+from app.seed import loader
+from tests.conftest import SEED_DIR, _new_database
 from tests.generate import generate_sqlite
 
 GENERATED = 20_000
@@ -137,12 +138,17 @@ def test_a_deep_page_reads_no_more_than_page_one(sqlite_client: TestClient) -> N
     assert deep <= 1.25 * page_one + 1, costs
 
 
-@pytest.fixture
-def postgres_client(seeded_db: Database) -> Iterator[TestClient]:
-    if seeded_db.kind != "postgresql":
-        pytest.skip("the PostgreSQL plans; SQLite's are read on a generated database above")
-    require_engine("postgresql")
-    with TestClient(create_app(seeded_db.settings())) as client:
+@pytest.fixture(scope="module")
+def postgres_client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """The seed data on PostgreSQL (skipped, and said so, or failed under
+    PUBAPI_TEST_REQUIRE_POSTGRES=1, when PostgreSQL is unreachable)."""
+    database = _new_database("postgresql", tmp_path_factory.mktemp("plans-pg"), request)
+    engine = database.engine()
+    loader.load(engine, [SEED_DIR])
+    engine.dispose()
+    with TestClient(create_app(database.settings())) as client:
         yield client
 
 
