@@ -259,11 +259,10 @@ def _refusal_as_problem(send: Send) -> Send:
 class DatabaseSlotsMiddleware:
     """At most `slots` requests use the database at once; the others wait their turn here.
 
-    A request holds a pooled connection from its first query to its end, across several hops
-    to worker threads (dependencies, the endpoint). Past the pool's size, requests would wait
-    for a connection inside worker threads, and once those threads are all taken the requests
-    holding connections could not get one to finish on: every request then fails on the pool's
-    timeout. Waiting in the event loop instead costs nothing and keeps the order of arrival.
+    Past the pool's size, a request would wait for a connection inside a worker thread, holding
+    one of the few threads for up to the pool's timeout, and would take a connection from the
+    pool's overflow as soon as one was lent. Waiting in the event loop instead costs nothing,
+    keeps the order of arrival, and keeps the database to `slots` connections per worker.
     """
 
     def __init__(self, app: ASGIApp, slots: int, uses_database: Callable[[str], bool]) -> None:

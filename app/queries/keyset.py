@@ -133,7 +133,14 @@ def fetch_page(
     Fetches one row more than asked to know whether a next page exists without counting.
     """
     page = ordering.page(query, limit + 1, offset or 0, after, valued_only)
-    rows = session.execute(page).mappings().all()
+    return split_page(session.execute(page).mappings().all(), ordering, limit)
+
+
+def split_page(
+    rows: Sequence[RowMapping], ordering: Ordering, limit: int
+) -> tuple[Sequence[RowMapping], list[Any] | None]:
+    """The `limit` rows of a page fetched one row long, and the key to resume after them
+    (`None` when that extra row is not there: the last page)."""
     if len(rows) <= limit:
         return rows, None
     return rows[:limit], ordering.key_of(rows[limit - 1])

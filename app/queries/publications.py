@@ -16,7 +16,14 @@ from app.core.search import SearchQuery, snippet
 from app.exports.keys import cite_key
 from app.models.tables import AUTHOR, PUBLICATION, PUBLICATION_AUTHOR, VENUE
 from app.queries import search as search_index
-from app.queries.keyset import Ordering, fetch_page, parse_date, parse_float, parse_text
+from app.queries.keyset import (
+    Ordering,
+    fetch_page,
+    parse_date,
+    parse_float,
+    parse_text,
+    split_page,
+)
 
 PublicationSort = Literal["-published_on", "published_on", "title", "-title", "relevance"]
 
@@ -194,10 +201,7 @@ def _ranked_page(
         .join(top, top.c.id == P.id)
         .order_by(top.c.score.desc(), P.id)
     )
-    rows = session.execute(query).mappings().all()
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], ranking.key_of(rows[limit - 1])
+    return split_page(session.execute(query).mappings().all(), ranking, limit)
 
 
 def iter_publications(

@@ -239,15 +239,12 @@ class _Writer:
         if self.conn.dialect.name == "postgresql":
             sequence = f"{table.name}_id_seq"
             query = text("SELECT nextval(:sequence) FROM generate_series(1, :count)")
-            return sorted(
-                self.conn.execute(query, {"sequence": sequence, "count": count}).scalars()
-            )
+            found = self.conn.execute(query, {"sequence": sequence, "count": count})
+            return sorted(found.scalars())
         start = self._next_id.get(table.name)
         if start is None:
-            start = (
-                int(self.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
-                + 1
-            )
+            largest = select(func.coalesce(func.max(table.c.id), 0))
+            start = int(self.conn.execute(largest).scalar_one()) + 1
         self._next_id[table.name] = start + count
         return list(range(start, start + count))
 
