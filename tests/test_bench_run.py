@@ -6,6 +6,7 @@ started and stopped for real, every answer's status checked, RESULTS.md written.
 
 import asyncio
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -103,6 +104,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+# Like Chromium for the browser tests: wrk (Debian package `wrk`) runs these tests when it is
+# there; without it they are skipped and the run says so, unless PUBAPI_TEST_REQUIRE_WRK=1
+# (set by .ci/run, which installs it) makes its absence a failure.
+REQUIRE_WRK = os.environ.get("PUBAPI_TEST_REQUIRE_WRK") == "1"
+
+
+@pytest.fixture
+def wrk_installed() -> None:
+    if not Path(wrk.WRK).exists():
+        problem = f"{wrk.WRK} is missing (Debian package `wrk`)"
+        if REQUIRE_WRK:
+            pytest.fail(f"PUBAPI_TEST_REQUIRE_WRK=1 but {problem}")
+        SKIPPED["wrk"] = problem
+        pytest.skip(problem)
+
+
 @pytest.fixture
 def tiny_server() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -113,7 +130,7 @@ def tiny_server() -> Iterator[str]:
     server.server_close()
 
 
-def test_generated_scripts_run_in_wrk_and_count_every_status(tmp_path, tiny_server):
+def test_generated_scripts_run_in_wrk_and_count_every_status(tmp_path, wrk_installed, tiny_server):
     paths = tmp_path / "paths.txt"
     paths.write_text("/ok\n/missing\n")
     script = tmp_path / "check.lua"
@@ -529,7 +546,7 @@ def _endpoint_rows(markdown: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
 
 
-def test_tiny_run_end_to_end(tmp_path):
+def test_tiny_run_end_to_end(tmp_path, wrk_installed):
     problem = postgres_problem()
     if problem is not None and REQUIRE_POSTGRES:
         pytest.fail(f"PUBAPI_TEST_REQUIRE_POSTGRES=1 but {problem}")
