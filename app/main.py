@@ -21,6 +21,7 @@ from app.core.http import (
     reject_unknown_query_params,
     route_kind,
 )
+from app.core.lean import LeanReads, LeanReadsMiddleware
 from app.core.memo import VersionMemo
 from app.core.observability import RequestContextMiddleware
 from app.core.openapi import problem_only_openapi
@@ -59,10 +60,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # The answer cache reads the data version on a connection of its own, outside requests.
     version_engine = make_engine(data_url, 1)
+    lean = (
+        LeanReads(make_engine(data_url, 1), settings)
+        if settings.lean_reads and engine.dialect.name == "sqlite"
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if lean is not None:
+            lean.close()
         base_engine.dispose()
         write_engine.dispose()
         version_engine.dispose()
@@ -90,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.cursor_codec = CursorCodec(settings.secret_key)
     app.state.memo = VersionMemo()
+    app.state.lean_reads = lean
     app.openapi = lambda: problem_only_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_exception_handler(NotModified, not_modified_response)
@@ -98,7 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # log see every answer; CORS and cache policy every answer of the app, 500s included; HEAD
     # sees the compressed headers of the GET it stands for, and so does the answer cache, which
     # keeps and replays compressed answers; a kept answer does not wait for a database slot;
-    # the body limit guards every read.
+    # the body limit guards every read; the lean path answers inside all of them.
+    if lean is not None:
+        app.add_middleware(LeanReadsMiddleware, reads=lean)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(CompressionMiddleware)

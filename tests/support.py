@@ -243,3 +243,19 @@ def recorded_statements(engine: Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def data_statements(app: Any) -> Iterator[list[str]]:
+    """Every SQL statement the app's data reads run inside the block: on its data engine, and
+    on the lean path's own connection (app/core/lean.py) when it has one."""
+    with recorded_statements(app.state.engine) as statements:
+        lean = app.state.lean_reads
+        if lean is None:
+            yield statements
+            return
+        lean.connection().set_trace_callback(statements.append)
+        try:
+            yield statements
+        finally:
+            lean.connection().set_trace_callback(None)

@@ -15,7 +15,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.seed import loader
 from tests.conftest import Database
-from tests.support import answer_headers, recorded_statements
+from tests.support import answer_headers, data_statements
 
 IDENTITY = {"Accept-Encoding": "identity"}
 FRESH = {"Cache-Control": "no-cache"}
@@ -62,7 +62,7 @@ def client(loaded: Database) -> Iterator[TestClient]:
 
 def get(client: TestClient, url: str, **headers: str) -> tuple[Any, list[str]]:
     """The response to GET `url` and the statements the request ran on the data engine."""
-    with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+    with data_statements(client.app) as statements:
         response = client.get(url, headers={**IDENTITY, **headers})
     return response, statements
 

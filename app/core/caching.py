@@ -19,8 +19,10 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, select
 from sqlmodel import Session
 from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from app.core.compression import negotiate_encoding
+from app.core.config import Settings
 from app.core.memo import VERSION_INFO
 from app.models.tables import DATASET_STATE
 
@@ -97,10 +99,16 @@ def check_conditional(request: Request, session: Session) -> None:
     preconditions say. Endpoints call `not_modified` once they know; PathPolicyMiddleware turns
     any 200 whose tag matches into a 304 as well.
     """
-    settings = request.app.state.settings
-    version = data_version(session)
-    tag = entity_tag(version, request.url.path, request.scope["query_string"], request.headers)
-    state = request.scope.setdefault("state", {})
+    label_answer(request.scope, request.headers, data_version(session), request.app.state.settings)
+
+
+def label_answer(scope: Scope, headers: Headers, version: int, settings: Settings) -> None:
+    """Leave the validators of the answer to the request of `scope`, made from data at
+    `version`, where PathPolicyMiddleware (headers, 304) and the answer cache find them."""
+    # The path as Starlette's `request.url.path` reads it.
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    tag = entity_tag(version, path, scope["query_string"], headers)
+    state = scope.setdefault("state", {})
     state[VERSION_STATE] = version
     state[STATE_KEY] = {
         "ETag": tag,

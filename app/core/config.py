@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         "again: after a seed load, kept answers may be sent for at most this long (`0` checks "
         "on every request).",
     )
+    lean_reads: bool = Field(
+        default=True,
+        description="On SQLite, answer `GET /publications/{id}` without a query string on a lean "
+        "path beside FastAPI: the same answer for a fraction of the CPU (`false` sends every "
+        "request through FastAPI).",
+    )
     access_log: bool = Field(
         default=True,
         description="Write one JSON line per request (request id, method, path, status, "

@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any, Literal
@@ -251,13 +251,13 @@ def cite_keys(session: Session, publication_ids: Sequence[int]) -> dict[int, str
 def get_publication(
     session: Session, publication_id: int, fields: frozenset[str] = ALL_FIELDS
 ) -> dict[str, Any] | None:
-    found = session.execute(_one_query(fields), {"publication_id": publication_id}).mappings()
+    found = session.execute(one_query(fields), {"publication_id": publication_id}).mappings()
     results = _public(session, found.all(), fields)
     return results[0] if results else None
 
 
 @lru_cache(maxsize=256)
-def _one_query(fields: frozenset[str]) -> Any:
+def one_query(fields: frozenset[str]) -> Any:
     # Built once per field set: making a SELECT costs more than running it by primary key.
     return _publication_columns(fields).where(P.id == bindparam("publication_id"))
 
@@ -287,6 +287,17 @@ def _public(
     search: SearchQuery | None = None,
 ) -> list[dict[str, Any]]:
     bylines = _bylines(session, [row["id"] for row in rows]) if "authors" in fields else {}
+    return public_items(rows, fields, bylines, search)
+
+
+def public_items(
+    rows: Sequence[Any],
+    fields: frozenset[str],
+    bylines: Mapping[int, list[dict[str, Any]]],
+    search: SearchQuery | None = None,
+) -> list[dict[str, Any]]:
+    """Publications as the API shows them, from rows of `_publication_columns(fields)` and
+    their bylines (publication id -> authors in order)."""
     results = []
     for row in rows:
         item: dict[str, Any] = {}
