@@ -69,7 +69,9 @@ class CompressionMiddleware:
         elif encoding == "gzip":
             responder = GZipResponder(self.app, self.minimum_size, compresslevel=6)
         else:
-            responder = IdentityResponder(self.app, self.minimum_size)
+            # Starlette's IdentityResponder would only hold the start message back and add the
+            # Vary header already added above.
+            responder = self.app
         await responder(scope, receive, send)
 
 

@@ -13,10 +13,11 @@ This layer answers the one shape a publication page and a script walking ids ask
 id, and any database error go on to the route, which answers them (404, 406, 422, 503).
 tests/test_lean_reads.py compares both paths' answers byte for byte.
 
-The queries run in the event loop, on a connection of this layer's own (an engine of one): three primary-key
-lookups, about 30 µs, cost less than a thread hop. In WAL mode a reader never waits for a
-writer; its busy timeout is 0, so that a reader that would wait (a recovery, a checkpoint
-restarting the log) does not hold up the loop: it goes to the route, which waits in a thread.
+The queries run in the event loop, on a connection of this layer's own (an engine of one):
+three primary-key lookups, about 30 µs, cost less than a thread hop. In WAL mode a reader
+never waits for a writer; its busy timeout is 0, so that a reader that would wait (a recovery,
+a checkpoint restarting the log) does not hold up the loop: it goes to the route, which waits
+in a thread.
 """
 
 import re
@@ -25,8 +26,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.pool import PoolProxiedConnection
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
