@@ -24,7 +24,7 @@ from app.seed import loader
 from tests.conftest import SEED_DIR
 from tests.support import answer_headers, recorded_statements
 
-EXTRA = [
+EXTRA: list[dict[str, Any]] = [
     # What the seed data lacks: every nullable field null, no authors, quotes and controls.
     {"key": "bare", "title": None, "abstract": None},
     {
