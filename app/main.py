@@ -21,13 +21,13 @@ from app.core.http import (
     reject_unknown_query_params,
     route_kind,
 )
-from app.core.lean import LeanReads, LeanReadsMiddleware
 from app.core.memo import VersionMemo
 from app.core.observability import RequestContextMiddleware
 from app.core.openapi import problem_only_openapi
 from app.core.pagination import CursorCodec
 from app.core.ratelimit import RateLimiter
 from app.routers import consent, entities, health, publications
+from app.routers.lean import LeanPages, LeanReads, LeanReadsMiddleware
 from app.seed.policy import load_policy
 
 DESCRIPTION = """\
@@ -44,22 +44,24 @@ write the site needs: recording a visitor's cookie-consent choices (`/consent`).
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    base_engine = make_engine(settings.database_url, settings.db_pool_size)
+    pool_size = settings.pool_size(settings.database_url)
+    base_engine = make_engine(settings.database_url, pool_size)
     # Consent records are read back where they are written (a replica may lag behind).
     primary_engine = read_engine(base_engine)
     data_url = settings.read_database_url or settings.database_url
-    replica = make_engine(data_url, settings.db_pool_size) if settings.read_database_url else None
+    replica = make_engine(data_url, pool_size) if settings.read_database_url else None
     engine = read_engine(replica) if replica is not None else primary_engine
     # SQLite writers take the write lock up front, so that concurrent writers queue on the busy
     # timeout instead of failing to upgrade a read lock ("database is locked").
     write_engine = (
-        make_engine(settings.database_url, settings.db_pool_size, immediate=True)
+        make_engine(settings.database_url, pool_size, immediate=True)
         if base_engine.dialect.name == "sqlite"
         else base_engine
     )
 
     # The answer cache reads the data version on a connection of its own, outside requests.
     version_engine = make_engine(data_url, 1)
+    # One publication by id is read in the event loop, which only an embedded database allows.
     lean = (
         LeanReads(make_engine(data_url, 1), settings)
         if settings.lean_reads and engine.dialect.name == "sqlite"
@@ -108,14 +110,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # sees the compressed headers of the GET it stands for, and so does the answer cache, which
     # keeps and replays compressed answers; a kept answer does not wait for a database slot;
     # the body limit guards every read; the lean path answers inside all of them.
-    if lean is not None:
-        app.add_middleware(LeanReadsMiddleware, reads=lean)
+    if settings.lean_reads:
+        app.add_middleware(LeanReadsMiddleware, reads=lean, pages=LeanPages(app))
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(
         DatabaseSlotsMiddleware,
-        slots=settings.db_pool_size,
+        slots=pool_size,
         uses_database=lambda path: route_kind(path) in ("data", "consent", "health"),
     )
     app.add_middleware(

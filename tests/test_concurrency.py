@@ -61,3 +61,14 @@ def test_more_requests_than_connections_are_all_answered(seeded_db: Database) ->
     assert (most, busy) == (1, 0)
     assert elapsed < 20, elapsed
     engine.dispose()
+
+
+def test_the_pool_size_defaults_by_engine(seeded_db: Database) -> None:
+    """2 on SQLite (its queries hold the GIL between rows: more threads only queue for it),
+    8 on PostgreSQL; `db_pool_size` overrides either."""
+    default = Settings(_env_file=None, database_url=seeded_db.url)
+    expected = 2 if seeded_db.kind == "sqlite" else 8
+    assert default.pool_size(seeded_db.url) == expected
+    assert create_app(default).state.engine.pool.size() == expected
+    chosen = Settings(_env_file=None, database_url=seeded_db.url, db_pool_size=5)
+    assert create_app(chosen).state.engine.pool.size() == 5

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.core.db import make_engine
-from app.core.lean import LeanReads
 from app.core.migrations import upgrade
 from app.main import create_app
+from app.routers.lean import LeanPages, LeanReads
 from app.seed import loader
 from tests.conftest import SEED_DIR
 from tests.support import answer_headers, recorded_statements
@@ -209,10 +209,144 @@ def test_the_lean_connection_cannot_write(clients: tuple[TestClient, TestClient]
         conn.execute("DELETE FROM publication")
 
 
-def test_postgresql_has_no_lean_path() -> None:
-    """The lean path reads in the event loop, which only an embedded database allows."""
+def test_postgresql_reads_one_publication_through_the_route() -> None:
+    """The lean path reads a publication in the event loop, which only an embedded database
+    allows (lists take the lean path on both engines: their queries run in worker threads)."""
     settings = Settings(
         _env_file=None, database_url="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     app = create_app(settings)
     assert app.state.lean_reads is None
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pages_taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether the lean path answered each list request since the test began."""
+    taken: list[bool] = []
+    page = LeanPages.page
+
+    async def spying(self: LeanPages, scope: Any, receive: Any) -> Any:
+        response = await page(self, scope, receive)
+        taken.append(response is not None)
+        return response
+
+    monkeypatch.setattr(LeanPages, "page", spying)
+    return taken
+
+
+def compare(
+    clients: tuple[TestClient, TestClient], path: str, headers: dict[str, str] = IDENTITY
+) -> Any:
+    lean, routed = clients
+    mine, _ = answer(lean, "GET", path, headers)
+    theirs, _ = answer(routed, "GET", path, headers)
+    assert mine == theirs, path
+    return mine
+
+
+LEAN_LISTS = [
+    "/publications",
+    "/publications?limit=3",
+    "/publications?limit=200&offset=0",
+    "/publications?offset=2&limit=3",
+    "/publications?year=2025",
+    "/publications?year=2025&year=2024&year=1999",
+    "/publications?venue=1",
+    "/publications?venue=1&venue=2&year=2025",
+    "/publications?author=1&author=3",
+    "/publications?q=quantization",
+    "/publications?q=tern",
+    "/publications?q=%22ternary+quantization%22",
+    "/publications?q=learning&sort=-published_on&limit=2",
+    "/publications?sort=title",
+    "/publications?sort=-title&limit=2",
+    "/publications?sort=published_on",
+    "/publications?facets=year,venue",
+    "/publications?facets=author,status&q=learning",
+    "/publications?venue=999",
+    "/publications?limit=007",
+    "/publications?q=",  # a search of no words: nothing matches
+]
+
+
+@pytest.mark.parametrize("path", LEAN_LISTS)
+def test_lists_are_the_same_answer_on_both_paths(
+    clients: tuple[TestClient, TestClient], pages_taken: list[bool], path: str
+) -> None:
+    for headers in [IDENTITY, {}, {**IDENTITY, "Accept": "application/json"}]:
+        status, _, body = compare(clients, path, headers)
+        assert status == 200
+    assert pages_taken == [True, True, True]
+    assert json.loads(body)["meta"]["limit"] in (3, 200, 2, 7, 25)
+
+
+@pytest.mark.parametrize(
+    "path", ["/publications?limit=2", "/publications?limit=3&sort=title&year=2025&year=1999"]
+)
+def test_a_cursor_walk_is_the_same_on_both_paths(
+    clients: tuple[TestClient, TestClient], pages_taken: list[bool], path: str
+) -> None:
+    seen: list[int] = []
+    while path:
+        status, headers, body = compare(clients, path)
+        assert status == 200
+        page = json.loads(body)
+        seen += [item["id"] for item in page["results"]]
+        cursor = page["meta"]["next_cursor"]
+        path = f"{path.split('&cursor=')[0]}&cursor={cursor}" if cursor else ""
+        assert ("link" in headers) == bool(cursor)
+    assert len(seen) == len(set(seen)) == json.loads(body)["meta"]["total"] > 2
+    assert all(pages_taken)
+
+
+def test_a_revalidated_list_is_the_same_on_both_paths(
+    clients: tuple[TestClient, TestClient], pages_taken: list[bool]
+) -> None:
+    _, headers, _ = compare(clients, "/publications?year=2025")
+    status, _, body = compare(
+        clients, "/publications?year=2025", {**IDENTITY, "If-None-Match": headers["etag"]}
+    )
+    assert (status, body) == (304, b"")
+    assert pages_taken == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/publications?status=Accept%20(Poster)", 200),  # a parameter it does not take
+        ("/publications?fields=id,title", 200),
+        ("/publications?format=csv", 200),
+        ("/publications?from_date=2025-01-01", 200),
+        ("/publications?limit=0", 422),
+        ("/publications?limit=201", 422),
+        ("/publications?limit=1&limit=2", 422),
+        ("/publications?offset=10001", 422),
+        ("/publications?year=0", 422),
+        ("/publications?year=abc", 422),
+        ("/publications?venue=2147483648", 422),
+        ("/publications?yaer=2025", 422),
+        ("/publications?sort=relevance", 422),
+        ("/publications?sort=newest", 422),
+        ("/publications?q=%00", 422),
+        ("/publications?facets=colour", 422),
+        ("/publications?cursor=bogus", 422),
+        ("/publications?cursor=", 422),
+        ("/publications?offset=1&cursor=abc", 422),
+    ],
+)
+def test_other_lists_go_to_the_route(
+    clients: tuple[TestClient, TestClient], pages_taken: list[bool], path: str, status: int
+) -> None:
+    assert compare(clients, path)[0] == status
+    assert not any(pages_taken)
+
+
+def test_a_list_in_another_format_goes_to_the_route(
+    clients: tuple[TestClient, TestClient], pages_taken: list[bool]
+) -> None:
+    status, headers, _ = compare(clients, "/publications", {**IDENTITY, "Accept": "text/csv"})
+    assert (status, headers["content-type"]) == (200, "text/csv; charset=utf-8; header=present")
+    assert pages_taken == []

@@ -46,19 +46,28 @@ TABLES = ("publication", "author", "venue", "publication_author")
 
 
 def captured(engine: Engine, client: TestClient, url: str) -> list[tuple[str, Any]]:
-    """The SELECTs (and their parameters) GET `url` ran, computed afresh."""
+    """The SELECTs (and their parameters) GET `url` ran, computed afresh, on the app's engine
+    or on the lean path's connection (app/routers/lean.py)."""
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
         if statement.lstrip().upper().startswith("SELECT") and "dataset_state" not in statement:
             seen.append((statement, params))
 
+    def trace(statement: str) -> None:  # the lean path's, with its values written in
+        record(None, None, statement, ())
+
+    lean = client.app.state.lean_reads  # type: ignore[attr-defined]
     event.listen(engine, "before_cursor_execute", record)
+    if lean is not None:
+        lean.connection().set_trace_callback(trace)
     try:
         client.app.state.memo.clear()  # type: ignore[attr-defined]
         response = client.get(url, headers={"Cache-Control": "no-cache"})
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        if lean is not None:
+            lean.connection().set_trace_callback(None)
     assert response.status_code == 200, response.text
     assert seen
     return seen
