@@ -4,6 +4,7 @@ Everything here is computed from the raw numbers (`results.json`): no verdict is
 so the report cannot claim what the run did not show.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,14 +54,14 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     for row in results["rows"]:
         mine, theirs = _median(row, PUBAPI), _median(row, DATASETTE)
         if row["variant"] == "cold" and mine is not None and theirs is not None:
-            ratio = mine["requests_per_s"] / theirs["requests_per_s"]
+            ratio = _rate_ratio(mine, theirs)
             targets.append(
                 _target(
                     f"{row['endpoint']} cold: pubapi ≥ {COLD_RATIO:g}{TIMES} Datasette req/s",
                     ratio,
                     f"≥ {COLD_RATIO:g}{TIMES}",
-                    ratio >= COLD_RATIO,
-                    f"{ratio:.2f}{TIMES}",
+                    ratio is not None and ratio >= COLD_RATIO,
+                    "—" if ratio is None else f"{ratio:.2f}{TIMES}",
                 )
             )
     for row in results["rows"]:
@@ -241,16 +242,24 @@ def _endpoint_table(results: Mapping[str, Any]) -> str:
 
 
 def _numbers(median: Mapping[str, Any] | None) -> list[str]:
-    """req/s, p50 and p99 of a median round, as table cells."""
+    """req/s, p50 and p99 of a median round, as table cells (no latency without an answer)."""
     if median is None:
         return ["—", "—", "—"]
+    if not median["requests_per_s"]:
+        return ["0", "—", "—"]
     return [_num(median["requests_per_s"]), _ms(median["p50_ms"]), _ms(median["p99_ms"])]
 
 
+def _rate_ratio(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> float | None:
+    """mine's req/s over theirs; infinite when only mine answered, None when neither did."""
+    if not theirs["requests_per_s"]:
+        return math.inf if mine["requests_per_s"] else None
+    return float(mine["requests_per_s"] / theirs["requests_per_s"])
+
+
 def _ratio(mine: Mapping[str, Any] | None, theirs: Mapping[str, Any] | None) -> str:
-    if mine is None or theirs is None or not theirs["requests_per_s"]:
-        return "—"
-    return f"{mine['requests_per_s'] / theirs['requests_per_s']:.2f}{TIMES}"
+    ratio = None if mine is None or theirs is None else _rate_ratio(mine, theirs)
+    return "—" if ratio is None else f"{ratio:.2f}{TIMES}"
 
 
 def _rss_table(results: Mapping[str, Any]) -> str:

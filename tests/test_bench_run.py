@@ -454,6 +454,26 @@ def test_targets_are_computed_from_the_numbers():
     assert targets["RSS per pubapi worker stated"]["shown"] == "100 MiB, 96 MiB"
 
 
+def test_a_server_that_answered_nothing_in_a_run_measures_zero():
+    """At a million publications a count can outlast a run: 0 requests/s, not a failed run."""
+    silent = wrk.parse_output(
+        CAPTURED_WRK.replace('"requests": 3330', '"requests": 0').replace('"2xx": 3330', '"2xx": 0')
+    )
+    assert silent.requests_per_s == 0
+    assert wrk.problems(silent, 200) == []
+    results = _results()
+    results["rows"][1]["servers"]["datasette"] = _median(0, p50=0, p99=0)
+    results["rows"][3]["servers"]["pubapi-sqlite"] = _median(0, p50=0, p99=0)
+    results["rows"][3]["servers"]["datasette"] = _median(0, p50=0, p99=0)
+    targets = {t["target"]: t for t in report.evaluate_targets(results)}
+    only_mine = targets[f"list cold: pubapi ≥ 2{X} Datasette req/s"]
+    assert (only_mine["ok"], only_mine["shown"]) == (True, f"inf{X}")
+    neither = targets[f"deep cold: pubapi ≥ 2{X} Datasette req/s"]
+    assert (neither["ok"], neither["value"], neither["shown"]) == (False, None, "—")
+    assert report._numbers(_median(0)["median"]) == ["0", "—", "—"]
+    assert report._ratio(_median(600)["median"], _median(0)["median"]) == f"inf{X}"
+
+
 def test_rss_not_measured_is_a_missed_target():
     results = _results()
     results["rss_kib"] = {"datasette": [51200]}
