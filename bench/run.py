@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from app.core.db import unreachable
 from bench import cursors, endpoints, generate, report, wrk
 from bench.endpoints import BARE, DATASETTE, HOT, Variant
-from bench.servers import ProcessError, Server, Timed, free_port, rss_kib, timed_run
+from bench.servers import ProcessError, Server, Timed, free_port, rss_kib, settle, timed_run
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The console scripts of the interpreter running this (the project's virtualenv).
@@ -461,6 +461,7 @@ def measure(
         "servers": {name: {"check": None, "rounds": []} for name in names},
     }
     for name in names:
+        _settle(variant, name)
         checked = _wrk(scripts[name], scripts[name].check, load.warmup, load)
         _fail_on(checked, variant, name, "warm-up")
         row["servers"][name]["check"] = checked.as_dict()
@@ -468,6 +469,7 @@ def measure(
         # Who goes first alternates, so that neither always runs on a machine the other warmed.
         order = names[number % len(names) :] + names[: number % len(names)]
         for name in order:
+            _settle(variant, name)
             result = _wrk(scripts[name], scripts[name].measure, load.duration, load)
             _fail_on(result, variant, name, f"round {number + 1}")
             row["servers"][name]["rounds"].append(result.as_dict())
@@ -479,6 +481,13 @@ def measure(
     )
     print(f"{variant.label}: {summary}", file=sys.stderr)
     return row
+
+
+def _settle(variant: Variant, server: str) -> None:
+    """Every run starts on an idle machine: earlier runs' backlogs finished."""
+    waited = settle()
+    if waited > 5:
+        print(f"{variant.label}, {server}: waited {waited:.0f} s for the machine", file=sys.stderr)
 
 
 def _fail_on(result: wrk.WrkResult, variant: Variant, server: str, run: str) -> None:

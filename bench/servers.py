@@ -213,3 +213,34 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def settle(
+    busy_below: float = 0.15, window: float = 0.5, calm: int = 2, timeout: float = 120
+) -> float:
+    """Wait until the machine is idle (under `busy_below` of its CPU for `calm` windows in a
+    row), and return the seconds waited.
+
+    After a run, a server can go on working for minutes on the requests wrk left in flight
+    (at a million publications, 32 common-word searches); the next run would measure that
+    backlog instead of its own requests, on the server and on any other sharing the machine,
+    PostgreSQL included.
+    """
+    started = time.monotonic()
+    quiet = 0
+    busy, total = _cpu_times()
+    while quiet < calm and time.monotonic() - started < timeout:
+        time.sleep(window)
+        now_busy, now_total = _cpu_times()
+        share = (now_busy - busy) / max(now_total - total, 1)
+        busy, total = now_busy, now_total
+        quiet = quiet + 1 if share < busy_below else 0
+    return time.monotonic() - started

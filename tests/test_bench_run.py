@@ -474,6 +474,28 @@ def test_a_server_that_answered_nothing_in_a_run_measures_zero():
     assert report._ratio(_median(600)["median"], _median(0)["median"]) == f"inf{X}"
 
 
+def test_settle_waits_for_an_idle_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Busy, busy, idle, busy, idle, idle: settled after the two idle windows in a row."""
+    from bench import servers
+
+    # (busy, total) jiffies: each window adds 100 in all, of which 90 or 5 busy.
+    shares = [90, 90, 5, 90, 5, 5]
+    samples = iter([(0, 0)] + [(sum(shares[: i + 1]), 100 * (i + 1)) for i in range(6)])
+    monkeypatch.setattr(servers, "_cpu_times", lambda: next(samples))
+    assert servers.settle(window=0.001) < 1
+    with pytest.raises(StopIteration):
+        next(samples)  # every sample used: it did not stop at the first idle window
+
+
+def test_settle_gives_up_on_a_machine_that_stays_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import servers
+
+    jiffies = iter(range(0, 10**9, 100))
+    monkeypatch.setattr(servers, "_cpu_times", lambda: (next(jiffies), next(jiffies)))
+    waited = servers.settle(window=0.01, timeout=0.2)
+    assert 0.2 <= waited < 1
+
+
 def test_rss_not_measured_is_a_missed_target():
     results = _results()
     results["rss_kib"] = {"datasette": [51200]}
