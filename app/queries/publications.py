@@ -108,8 +108,20 @@ def count_publications(session: Session, filters: PublicationFilters) -> int:
     """How many publications match: counted once per data version and filters."""
 
     def count() -> int:
-        where = filters.where(_dialect(session))
-        query = select(func.count()).select_from(PUBLICATION).where(*where)
+        dialect = _dialect(session)
+        if filters.search is None or filters.search.empty:
+            query = select(func.count()).select_from(PUBLICATION)
+            return int(session.execute(query.where(*filters.where(dialect))).scalar_one())
+        # From the search index's matches, each joined to its publication by primary key. As
+        # `publication.id IN (matches)`, SQLite counted a word of 290,000 matches (of 1M) in
+        # 10.7 s, reading the table; this way, in 0.5 s.
+        found = search_index.matching(dialect, filters.search).subquery("matching")
+        query = (
+            select(func.count())
+            .select_from(found)
+            .join(PUBLICATION, P.id == found.c.id)
+            .where(*filters.where(dialect, with_search=False))
+        )
         return int(session.execute(query).scalar_one())
 
     return memoized(session, ("publications.count", filters), count)

@@ -141,6 +141,11 @@ def _matching(dialect: str, query: SearchQuery, scored: bool) -> Any:
     return select(*columns).select_from(table("publication_search")).where(vector.op("@@")(tsquery))
 
 
+def matching(dialect: str, query: SearchQuery) -> Any:
+    """The SELECT of the ids (`id`) of the publications matching `query`."""
+    return _matching(dialect, query, scored=False)
+
+
 def scored(dialect: str, query: SearchQuery) -> Any:
     """The SELECT of (id, score) of the publications matching `query`."""
     return _matching(dialect, query, scored=True)
