@@ -197,17 +197,21 @@ def test_postgresql_has_an_index_for_every_main_query(postgres_client: TestClien
 
 
 def test_sqlite_counts_a_search_from_the_index_matches(sqlite_client: TestClient) -> None:
-    """The total of a search starts from the search index's matches and reads each one's
-    publication by primary key. Written `publication.id IN (matches)`, SQLite read the whole
-    publication table instead: 10.7 s for a word in 290,000 of a million publications."""
+    """The total of a search starts from the search index's matches: alone, it is counted
+    there; with other filters, each match's publication is read by primary key. Written
+    `publication.id IN (matches)`, SQLite read the whole publication table instead: 10.7 s for
+    a word in 290,000 of a million publications."""
     engine = sqlite_client.app.state.engine  # type: ignore[attr-defined]
-    for url in ("/publications?q=graph&limit=20", "/publications?q=graph&year=2024&limit=20"):
+    for url, steps in (
+        ("/publications?q=graph&limit=20", 1),
+        ("/publications?q=graph&year=2024&limit=20", 2),
+    ):
         [(statement, params)] = [
             (statement, params)
             for statement, params in captured(engine, sqlite_client, url)
             if "count(" in statement.lower()
         ]
         plan = sqlite_plan(sqlite_client, statement, params)
-        assert len(plan) == 2, plan
+        assert len(plan) == steps, plan
         assert plan[0].startswith("SCAN publication_search VIRTUAL TABLE"), plan
-        assert plan[1] == "SEARCH publication USING INTEGER PRIMARY KEY (rowid=?)", plan
+        assert plan[1:] in ([], ["SEARCH publication USING INTEGER PRIMARY KEY (rowid=?)"]), plan
