@@ -42,7 +42,13 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.caching import VERSION_QUERY, NotModified, label_answer, versioned
+from app.core.caching import (
+    VERSION_QUERY,
+    NotModified,
+    label_answer,
+    not_modified_response,
+    versioned,
+)
 from app.core.config import Settings
 from app.core.memo import MEMO_INFO
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, page_params
@@ -222,9 +228,9 @@ class LeanPages:
                     fmt,
                 )
         except NotModified as exc:
-            # The route's 304, answered as its exception handler would: redoing the work
-            # there would read the data version a second time.
-            return Response(status_code=304, headers=exc.headers)
+            # The route's 304, from its own exception handler: redoing the work there would
+            # read the data version a second time.
+            return await not_modified_response(request, exc)
         except ROUTE_ANSWERS:
             return None
         field = self._response_field()
