@@ -152,6 +152,7 @@ def pubapi_paths(
     return {
         ("list", HOT): [list_page],
         ("list", COLD): [f"/publications?year={y}&limit={PAGE}" for y in facts.years],
+        ("page-1", COLD): [list_page],
         ("deep", HOT): [f"{list_page}&cursor={tokens.deep[deep_hot]}"],
         ("deep", COLD): [
             f"{list_page}&cursor={token}" for p, token in tokens.deep.items() if p != deep_hot
@@ -199,6 +200,7 @@ def datasette_paths(
     return {
         ("list", HOT): [f"{table}?{by_date}"],
         ("list", COLD): [f"{table}?year={y}&{by_date}" for y in facts.years],
+        ("page-1", COLD): [f"{table}?{by_date}"],
         ("deep", HOT): [f"{table}?{by_date}&_next={tokens.deep[deep_hot]}"],
         ("deep", COLD): [
             f"{table}?{by_date}&_next={token}" for p, token in tokens.deep.items() if p != deep_hot
@@ -228,6 +230,7 @@ def datasette_paths(
 # differ too (BM25 over other columns and weights), so only the number of matches is compared.
 COMPARE: dict[str, tuple[str, ...]] = {
     "list": ("total", "order:published_on"),
+    "page-1": ("total", "order:published_on"),
     "deep": ("total", "order:published_on"),
     "search-common": ("total",),
     "search-rare": ("total",),
