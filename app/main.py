@@ -45,22 +45,32 @@ write the site needs: recording a visitor's cookie-consent choices (`/consent`).
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     pool_size = settings.pool_size(settings.database_url)
-    base_engine = make_engine(settings.database_url, pool_size)
+    limit = settings.statement_timeout
+    # Requests read on read-only connections (SQLite: `query_only`; PostgreSQL: READ ONLY
+    # transactions, from `read_engine`), every statement under the time limit.
+    base_engine = make_engine(
+        settings.database_url, pool_size, read_only=True, statement_timeout=limit
+    )
     # Consent records are read back where they are written (a replica may lag behind).
     primary_engine = read_engine(base_engine)
     data_url = settings.read_database_url or settings.database_url
-    replica = make_engine(data_url, pool_size) if settings.read_database_url else None
+    replica = (
+        make_engine(data_url, pool_size, read_only=True, statement_timeout=limit)
+        if settings.read_database_url
+        else None
+    )
     engine = read_engine(replica) if replica is not None else primary_engine
     # SQLite writers take the write lock up front, so that concurrent writers queue on the busy
-    # timeout instead of failing to upgrade a read lock ("database is locked").
+    # timeout instead of failing to upgrade a read lock ("database is locked"). On PostgreSQL
+    # the base engine writes, in transactions of its own that are not READ ONLY.
     write_engine = (
-        make_engine(settings.database_url, pool_size, immediate=True)
+        make_engine(settings.database_url, pool_size, immediate=True, statement_timeout=limit)
         if base_engine.dialect.name == "sqlite"
         else base_engine
     )
 
     # The answer cache reads the data version on a connection of its own, outside requests.
-    version_engine = make_engine(data_url, 1)
+    version_engine = make_engine(data_url, 1, read_only=True, statement_timeout=limit)
     # One publication by id is read in the event loop, which only an embedded database allows.
     lean = (
         LeanReads(make_engine(data_url, 1), settings)

@@ -51,6 +51,16 @@ class Settings(BaseSettings):
             return self.db_pool_size
         return 2 if make_url(url).get_backend_name() == "sqlite" else 8
 
+    statement_timeout: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="Seconds one database statement of a request may run before it is "
+        "stopped and the request answers 503 (`0`: no limit). PostgreSQL's `statement_timeout`; "
+        "on SQLite, a progress handler. An export's stream is timed per batch of rows, so a "
+        "long export is not cut. `pubapi seed` and `pubapi migrate` are not limited.",
+    )
+
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["*"],
         description="Origins allowed to read the data routes from a browser (comma-separated, "

@@ -1,10 +1,12 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL (production)."""
 
+import math
 import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
@@ -30,6 +32,59 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor.close()
 
 
+def _sqlite_query_only(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA query_only=ON")
+
+
+# SQLite calls the progress handler every this many virtual-machine steps (about a
+# millisecond of work): often enough to stop on time, seldom enough to cost nothing.
+PROGRESS_STEPS = 20_000
+DEADLINE = "pubapi_deadline"
+# How long PostgreSQL may take to accept a connection before the request gives up (a database
+# that went silent must not hold requests for the kernel's TCP timeout).
+CONNECT_TIMEOUT = 5
+
+
+class Deadline:
+    """When the running statement must stop, for SQLite's progress handler: `start` sets it
+    `limit` seconds ahead; the handler then returns true past it, which interrupts the
+    statement (`sqlite3.OperationalError: interrupted`)."""
+
+    __slots__ = ("at", "limit")
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.at = math.inf
+
+    def start(self) -> None:
+        self.at = time.monotonic() + self.limit
+
+    def __call__(self) -> bool:
+        return time.monotonic() > self.at
+
+
+def _sqlite_time_limit(engine: Engine, limit: float) -> None:
+    def install(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+        deadline = record.info[DEADLINE] = Deadline(limit)
+        dbapi_connection.set_progress_handler(deadline, PROGRESS_STEPS)
+
+    def start(conn: Connection, *_args: Any) -> None:
+        deadline = conn.info.get(DEADLINE)
+        if deadline is not None:
+            deadline.start()
+
+    event.listen(engine, "connect", install)
+    event.listen(engine, "before_cursor_execute", start)
+
+
+def renew_deadline(conn: Connection) -> None:
+    """Give a streamed statement (an export, read a batch at a time) a new time limit for its
+    next batch. PostgreSQL times each batch already: each is a statement (`FETCH`) of its own."""
+    deadline = conn.info.get(DEADLINE)
+    if deadline is not None:
+        deadline.start()
+
+
 def _sqlite_begin(conn: Any) -> None:
     # pysqlite's own transaction handling defers BEGIN until the first write; take it over
     # so that a seed load is one real transaction from its first statement.
@@ -40,12 +95,21 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, pool_size: int = 8, immediate: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    pool_size: int = 8,
+    immediate: bool = False,
+    read_only: bool = False,
+    statement_timeout: float = 0,
+) -> Engine:
     """An engine configured for `url`'s backend.
 
     `immediate` (SQLite): transactions take the write lock when they begin. A deferred
     transaction that reads and then writes fails at once with "database is locked" when
     another writer committed in between; an immediate one waits on the busy timeout instead.
+    `read_only` (SQLite): every connection refuses writes (`PRAGMA query_only`); PostgreSQL's
+    read routes get that from `read_engine`. `statement_timeout`: seconds any one statement
+    may run (0: no limit).
     """
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
@@ -56,9 +120,22 @@ def make_engine(url: str, pool_size: int = 8, immediate: bool = False) -> Engine
             max_overflow=pool_size,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
+        if read_only:
+            event.listen(engine, "connect", _sqlite_query_only)
+        if statement_timeout:
+            _sqlite_time_limit(engine, statement_timeout)
         event.listen(engine, "begin", _sqlite_begin_immediate if immediate else _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT}
+    if statement_timeout:
+        connect_args["options"] = f"-c statement_timeout={math.ceil(statement_timeout * 1000)}"
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
 
 
 def read_engine(engine: Engine) -> Engine:

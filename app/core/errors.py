@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -175,7 +176,44 @@ class UnexpectedErrorMiddleware:
             await response(scope, receive, send)
 
 
+# Seconds a client is asked to wait before trying again when the database is away or slow.
+RETRY_AFTER = 5
+# PostgreSQL's code for a statement cancelled by `statement_timeout`.
+QUERY_CANCELED = "57014"
+# What the database raises when it cannot answer now (it is down, unreachable, locked, out of
+# connections or out of time), as opposed to a bug in a query.
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether `exc` is a statement stopped by the time limit (either engine)."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == QUERY_CANCELED:
+        return True
+    return type(orig).__name__ == "OperationalError" and str(orig) == "interrupted"
+
+
+async def _on_database_unavailable(request: Request, exc: Exception) -> ProblemResponse:
+    """A 503 problem with `Retry-After`: the request was fine, the database could not answer."""
+    ident = request_id.get()
+    if timed_out(exc):
+        limit = request.app.state.settings.statement_timeout
+        logger.warning("statement stopped at the %g s limit", limit, exc_info=exc)
+        detail = (
+            f"The database did not answer within the {limit:g} s limit; try again later, "
+            "or narrow the request."
+        )
+    else:
+        logger.error("database unavailable", exc_info=exc)
+        detail = f"The database is unavailable; try again in {RETRY_AFTER} s."
+    return problem_response(
+        503, detail, headers={"Retry-After": str(RETRY_AFTER)}, request_id=ident
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _on_database_unavailable)
     app.add_exception_handler(ApiProblem, _on_api_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

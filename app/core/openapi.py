@@ -22,6 +22,13 @@ EVERYWHERE = {
     500: "Internal Server Error: a bug; the problem's `request_id` is the one it was logged under.",
 }
 
+# Operations that read or write the database answer 503 when it cannot answer now.
+UNAVAILABLE = (
+    "Service Unavailable: the database is away, or a statement ran past the time limit "
+    "(`PUBAPI_STATEMENT_TIMEOUT`); nothing was changed. Try again after `Retry-After` seconds."
+)
+DATABASE_FREE = {"/consent/policy"}
+
 
 def problem_only_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI lists a response `model` under application/json as well; errors are never that."""
@@ -47,6 +54,8 @@ def problem_only_openapi(app: FastAPI) -> dict[str, Any]:
                     responses["304"] = NOT_MODIFIED
                 for status, description in EVERYWHERE.items():
                     responses.setdefault(str(status), _problem(description))
+                if route_kind(path) in ("data", "consent") and path not in DATABASE_FREE:
+                    responses.setdefault("503", _problem(UNAVAILABLE))
                 operation["responses"] = dict(sorted(responses.items()))
         app.openapi_schema = schema
     return app.openapi_schema

@@ -74,8 +74,9 @@ class Problem(BaseModel):
     )
     request_id: str | None = Field(
         default=None,
-        description="With a 500: the id of the failed request (also in `X-Request-ID`), to "
-        "quote when reporting it; the server logged the error under the same id.",
+        description="With a 500 or a 503: the id of the failed request (also in "
+        "`X-Request-ID`), to quote when reporting it; the server logged the error under the "
+        "same id.",
         examples=["5f0c3c1e9b8d4c1fa2e7d6b5a4c3b2a1"],
     )
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, bindparam, false, func, select
 from sqlmodel import Session
 
+from app.core.db import renew_deadline
 from app.core.memo import memoized
 from app.core.pagination import Found
 from app.core.search import SearchQuery, snippet
@@ -236,6 +237,7 @@ def iter_publications(
     )
     for rows in result.mappings().partitions():
         yield _public(session, rows, fields, filters.search)
+        renew_deadline(session.connection())
 
 
 def cite_keys(session: Session, publication_ids: Sequence[int]) -> dict[int, str]:

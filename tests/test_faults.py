@@ -1,0 +1,280 @@
+"""Faults: the database gone, a runaway query, a write through a read path.
+
+Each answers a 503 problem with `Retry-After` (never a 500, never a hang), and pubapi recovers
+on its own when the database does. PostgreSQL is taken away for real: the app reaches it
+through a TCP proxy the test stops (connections refused, open ones cut) and starts again.
+"""
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session
+
+from app.core.db import make_engine, renew_deadline
+from app.core.migrations import upgrade
+from app.main import create_app
+from app.queries import entities
+from app.seed import loader
+from tests.conftest import Database
+from tests.support import SEED_DIR
+
+UNAVAILABLE = {
+    "type": "about:blank",
+    "title": "Service Unavailable",
+    "status": 503,
+    "detail": "The database is unavailable; try again in 5 s.",
+}
+# Seconds within which a request must be answered while the database is away: a fault is
+# answered at once (a refused connection), not after the kernel's TCP timeout.
+PROMPT = 10
+POLICY_VERSION = json.loads((SEED_DIR / "consent-policy.json").read_text())["version"]
+DATA_PATHS = ["/publications", "/publications/4", "/authors", "/venues/2", "/publications?q=quant"]
+
+
+def problem_503(response, body: dict) -> None:
+    found = response.json()
+    assert response.headers["retry-after"] == "5"
+    assert found.pop("request_id") == response.headers["x-request-id"]
+    assert_problem_body(response, body, found)
+
+
+def assert_problem_body(response, body: dict, found: dict) -> None:
+    assert response.status_code == body["status"], response.text[:300]
+    assert response.headers["content-type"] == "application/problem+json"
+    assert found == body
+
+
+class Proxy:
+    """A TCP proxy to a server, which the test can stop (like the server going down: new
+    connections refused, open ones cut) and start again on the same port."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._links: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.start()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        assert self._listener is not None
+        self._listener.close()
+        self._listener = None
+        with self._lock:
+            for link in self._links:
+                with suppress(OSError):
+                    link.shutdown(socket.SHUT_RDWR)
+                link.close()
+            self._links.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._links |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+
+@contextmanager
+def timed() -> Iterator[list[float]]:
+    took: list[float] = []
+    started = time.monotonic()
+    yield took
+    took.append(time.monotonic() - started)
+
+
+def seeded(database: Database) -> None:
+    engine = database.engine()
+    loader.load(engine, [SEED_DIR])
+    engine.dispose()
+
+
+def ask_everything(client: TestClient) -> list:
+    """Every kind of data route, an export and a consent write, while the database is away."""
+    answers = [client.get(path, headers={"Cache-Control": "no-cache"}) for path in DATA_PATHS]
+    answers.append(client.get("/publications/export?format=csv"))
+    body = {"policy_version": POLICY_VERSION, "choices": {"analytics": True}}
+    answers.append(client.post("/consent", json=body))
+    return answers
+
+
+@pytest.mark.postgresql
+def test_postgresql_gone_answers_503_then_recovers_without_a_restart(
+    request: pytest.FixtureRequest,
+) -> None:
+    url = make_url(request.getfixturevalue("postgres_databases").create())
+    database = Database("postgresql", url.render_as_string(hide_password=False))
+    seeded(database)
+    proxy = Proxy(url.host or "127.0.0.1", url.port or 5432)
+    through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    settings = Database("postgresql", through).settings()
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/publications").status_code == 200
+        assert client.get("/ready").status_code == 200
+        proxy.stop()
+        with timed() as took:
+            answers = ask_everything(client)
+            ready = client.get("/ready")
+        assert took[0] < PROMPT * len(answers)
+        for answer in answers:
+            problem_503(answer, UNAVAILABLE)
+        assert_problem_body(
+            ready,
+            {
+                "type": "about:blank",
+                "title": "Service Unavailable",
+                "status": 503,
+                "detail": "Database unreachable: OperationalError.",
+            },
+            ready.json(),
+        )
+        assert ready.headers["retry-after"] == "5"
+        proxy.start()
+        assert client.get("/ready").status_code == 200
+        for path in DATA_PATHS:
+            assert client.get(path, headers={"Cache-Control": "no-cache"}).status_code == 200
+    proxy.stop()
+
+
+def test_sqlite_file_gone_answers_503_then_recovers_without_a_restart(tmp_path: Path) -> None:
+    """An open SQLite file stays readable to the connections that have it open, whatever
+    happens to its path: what can go away is the file for new connections. Here it is
+    missing (a directory stands in its place) when the server first needs it, and comes back."""
+    database = Database("sqlite", f"sqlite:///{tmp_path / 'pubapi.db'}")
+    upgrade(database.url)
+    seeded(database)
+    shutil.move(tmp_path / "pubapi.db", tmp_path / "away.db")
+    (tmp_path / "pubapi.db").mkdir()
+    with TestClient(create_app(database.settings())) as client:
+        for answer in ask_everything(client):
+            problem_503(answer, UNAVAILABLE)
+        assert client.get("/ready").status_code == 503
+        (tmp_path / "pubapi.db").rmdir()
+        shutil.move(tmp_path / "away.db", tmp_path / "pubapi.db")
+        assert client.get("/ready").status_code == 200
+        for path in DATA_PATHS:
+            assert client.get(path, headers={"Cache-Control": "no-cache"}).status_code == 200
+
+
+RUNAWAY = {
+    # Counts for ever: only the time limit stops it.
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+    "SELECT count(*) FROM c",
+    "postgresql": "SELECT pg_sleep(600)",
+}
+
+
+def test_a_runaway_query_is_stopped_at_the_limit_and_answers_503(
+    empty_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded(empty_db)
+
+    def runaway(session: Session, *_args: object) -> None:
+        session.execute(text(RUNAWAY[empty_db.kind]))
+
+    settings = empty_db.settings().model_copy(update={"statement_timeout": 0.5})
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/authors/1").status_code == 200
+        monkeypatch.setattr(entities, "get_entity", runaway)
+        with timed() as took:
+            answer = client.get("/authors/1", headers={"Cache-Control": "no-cache"})
+        problem_503(
+            answer,
+            {
+                "type": "about:blank",
+                "title": "Service Unavailable",
+                "status": 503,
+                "detail": "The database did not answer within the 0.5 s limit; try again "
+                "later, or narrow the request.",
+            },
+        )
+        assert 0.5 <= took[0] < PROMPT
+        monkeypatch.undo()
+        # The connection the statement ran on goes on serving.
+        for _ in range(5):
+            fresh = client.get("/authors/1", headers={"Cache-Control": "no-cache"})
+            assert fresh.status_code == 200
+
+
+def test_sqlite_stream_gets_a_new_limit_per_batch(tmp_path: Path) -> None:
+    """A streamed statement (an export) may run longer than the limit in all, as long as each
+    batch comes within it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", statement_timeout=1.0)
+    # Ten rows, each about 1/20 s of counting apart; the reader takes 0.3 s over each.
+    query = text(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) "
+        "SELECT x FROM c WHERE x % 200000 = 0"
+    )
+
+    def read(renew: bool) -> list[int]:
+        found = []
+        with engine.connect() as conn:
+            for (value,) in conn.execution_options(yield_per=1).execute(query):
+                found.append(value)
+                time.sleep(0.3)
+                if renew:
+                    renew_deadline(conn)
+        return found
+
+    assert read(renew=True) == [200000 * n for n in range(1, 11)]
+    with pytest.raises(OperationalError, match="interrupted"):
+        read(renew=False)
+    engine.dispose()
+
+
+WRITE = "INSERT INTO venue (name, sort_name, publication_count) VALUES ('x', 'x', 0)"
+
+
+def test_data_routes_read_on_connections_that_refuse_writes(seeded_db: Database) -> None:
+    app = create_app(seeded_db.settings())
+    refused = (
+        "attempt to write a readonly database"
+        if seeded_db.kind == "sqlite"
+        else "cannot execute INSERT in a read-only transaction"
+    )
+    for engine in (app.state.engine, app.state.primary_engine):
+        with Session(engine) as session, pytest.raises(DBAPIError) as exc:
+            session.execute(text(WRITE))
+        assert refused in str(exc.value)
+    check: Engine = seeded_db.engine()
+    with check.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM venue WHERE name = 'x'")).scalar() == 0
+    check.dispose()
+    for engine in (app.state.engine, app.state.write_engine):
+        engine.dispose()
