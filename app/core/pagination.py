@@ -20,6 +20,7 @@ from app.core.errors import invalid
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 25
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 MAX_OFFSET = 10_000
 
 CURSOR_LOC = ("query", "cursor")
@@ -58,6 +59,9 @@ async def page_params(
             examples=[
                 "eyJxIjoiNGU2MzA0YWEzMjY4YmY4OSIsImsiOlsiMjAyNS0xMi0zMSIsNF19.9UpUnYp4VtKK-L5I"
             ],
+            # Its shape (base64url payload, a dot, base64url signature); only a token the API
+            # signed, for this query, is accepted.
+            json_schema_extra={"pattern": CURSOR_PATTERN},
         ),
     ] = None,
 ) -> PageParams:

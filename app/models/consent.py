@@ -58,7 +58,9 @@ class ChoicesIn(pydantic.BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     essential: StrictBool = pydantic.Field(
-        default=True, description="Always `true`: essential cookies cannot be refused."
+        default=True,
+        description="Always `true`: essential cookies cannot be refused.",
+        json_schema_extra={"const": True},
     )
     analytics: StrictBool = pydantic.Field(default=False, description="Audience measurement.")
     multimedia: StrictBool = pydantic.Field(

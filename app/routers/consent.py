@@ -12,6 +12,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from pydantic import WithJsonSchema
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from starlette.convertors import StringConvertor, register_url_convertor
@@ -52,6 +53,10 @@ ConsentId = Annotated[
 ]
 IdempotencyKeyHeader = Annotated[
     uuid.UUID | None,
+    # Optional, but when sent a UUID: not "a UUID or null" (a header cannot be null).
+    WithJsonSchema(
+        {"type": "string", "format": "uuid", "examples": ["5f0c1d3e-2b7a-4a1e-9c44-7d2e0f6b8a91"]}
+    ),
     Header(
         alias="Idempotency-Key",
         description="A fresh random UUID per consent given, which makes a retried POST safe: "

@@ -49,9 +49,24 @@ EXTENSIONS = {
 }
 
 
-def _content(names: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The OpenAPI `content` of a 200 that can be any of the formats `names`."""
-    return {MEDIA_TYPES[name][0]: {"schema": {"type": "string"}} for name in names}
+# One CSL-JSON item (https://citeproc-js.readthedocs.io/en/latest/csl-json/markup.html).
+CSL_ITEM: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type"],
+    "properties": {"id": {"type": "string"}, "type": {"type": "string"}},
+}
+
+
+def _content(names: Sequence[str], one: bool = False) -> dict[str, dict[str, Any]]:
+    """The OpenAPI `content` of a 200 that can be any of the formats `names`: the JSON ones
+    (an export's array of publications, CSL-JSON items) with their shape, the others text."""
+    shapes: dict[str, dict[str, Any]] = {
+        "json": {"type": "array", "items": {"type": "object"}},
+        "csl-json": CSL_ITEM if one else {"type": "array", "items": CSL_ITEM},
+    }
+    return {
+        MEDIA_TYPES[name][0]: {"schema": shapes.get(name, {"type": "string"})} for name in names
+    }
 
 
 # The 200 of every operation that can answer in these formats, for the OpenAPI document.
@@ -60,6 +75,9 @@ EXPORT_CONTENT: dict[int | str, dict[str, Any]] = {
 }
 # The other representations of the 200 of a list or of one publication (JSON is the model's).
 OTHER_FORMATS: dict[int | str, dict[str, Any]] = {200: {"content": _content(FORMATS_ALL[1:])}}
+ONE_IN_OTHER_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {"content": _content(FORMATS_ALL[1:], one=True)}
+}
 
 
 def _format_description(default: str) -> str:
@@ -76,11 +94,6 @@ def _format_description(default: str) -> str:
     return (
         f"Representation of the answer, overriding `Accept`: {', '.join(names[:-1])} or "
         f"{names[-1]}. Without it, `Accept` chooses: {accepted}."
-    )
-    accepted = ", ".join(f"`{types[0]}`" for types in MEDIA_TYPES.values())
-    return (
-        f"Representation of the answer, overriding `Accept`: {names} (`jsonl` is JSON Lines). "
-        f"Without it, `Accept` chooses: {accepted}."
     )
 
 

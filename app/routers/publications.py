@@ -88,8 +88,15 @@ async def publication_filters(
 FiltersDep = Annotated[PublicationFilters, Depends(publication_filters)]
 
 
+def names_pattern(allowed: Sequence[str]) -> str:
+    """The regular expression of a comma-separated list of `allowed` names (spaces around the
+    commas allowed), for the OpenAPI document: `_names` accepts exactly what it matches."""
+    name = f"({'|'.join(allowed)})"
+    return f"^ *{name} *(, *{name} *)*$"
+
+
 def _names(param: str, raw: str, allowed: Sequence[str], noun: str) -> list[str]:
-    names = [name.strip() for name in raw.split(",")]
+    names = [name.strip(" ") for name in raw.split(",")]
     for name in names:
         if name not in allowed:
             shown = f"unknown {noun} {name!r}" if name else f"empty {noun} name"
@@ -105,6 +112,7 @@ async def selected_fields(
             description="Comma-separated fields to return (sparse fieldset), of "
             f"`{','.join(queries.SEARCH_FIELDS)}` (`snippet` with `q` only); all when absent.",
             examples=["id,title,year"],
+            json_schema_extra={"pattern": names_pattern(queries.SEARCH_FIELDS)},
         ),
     ] = None,
     q: Annotated[str | None, Query(include_in_schema=False)] = None,
@@ -126,6 +134,7 @@ async def one_publication_fields(
             description="Comma-separated fields to return (sparse fieldset), of "
             f"`{','.join(queries.FIELDS)}`; all when absent.",
             examples=["id,title,year"],
+            json_schema_extra={"pattern": names_pattern(queries.FIELDS)},
         ),
     ] = None,
 ) -> frozenset[str]:
@@ -156,6 +165,7 @@ async def selected_facets(
             description="Comma-separated facets to count over the whole filtered set, in "
             f"`meta.facets`, of `{','.join(queries.FACETS)}`.",
             examples=["year,venue"],
+            json_schema_extra={"pattern": names_pattern(queries.FACETS)},
         ),
     ] = None,
 ) -> tuple[str, ...]:
@@ -252,7 +262,7 @@ async def list_publications(
     response_model=PublicationPublic,
     operation_id="getPublication",
     summary="Get one publication",
-    responses={**formats.OTHER_FORMATS, **problem_responses(404, 406, 422)},
+    responses={**formats.ONE_IN_OTHER_FORMATS, **problem_responses(404, 406, 422)},
 )
 async def get_publication(
     request: Request,
