@@ -30,17 +30,17 @@ PUBAPI = str(Path(sys.executable).parent / "pubapi")
 RECORDS = 6000
 
 
-def dump(database: Database) -> dict[str, list[tuple[Any, ...]]]:
+def dump(database: Database) -> dict[str, list[Any]]:
     """Every row of every table, sorted: what "the same database" means here. (PostgreSQL's
     sequences are not rows: an id drawn by a load that never committed stays drawn.)"""
     if database.kind == "sqlite":
         path = database.url.removeprefix("sqlite:///")
-        conn = sqlite3.connect(path)
+        lite = sqlite3.connect(path)
         try:
-            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            return {"dump": list(conn.iterdump())}  # type: ignore[dict-item]
+            assert lite.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            return {"dump": list(lite.iterdump())}
         finally:
-            conn.close()
+            lite.close()
     engine = create_engine(database.url)
     try:
         with engine.connect() as conn:
