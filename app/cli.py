@@ -65,6 +65,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.core.server import ProblemHttpToolsProtocol
+
     settings = get_settings()
     engine = make_engine(settings.database_url, immediate=True)
     try:
@@ -93,6 +95,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=log_config(),
         access_log=False,
+        # Its refusal of an unreadable request is a problem document too.
+        http=ProblemHttpToolsProtocol,
     )
     return 0
 

@@ -18,6 +18,7 @@ from app.core.http import (
     DatabaseSlotsMiddleware,
     HeadAsGetMiddleware,
     PathPolicyMiddleware,
+    RequestLimitsMiddleware,
     reject_unknown_query_params,
     route_kind,
 )
@@ -116,8 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(NotModified, not_modified_response)
     install_docs(app)
     # Added innermost first. From the outside in: the request id, security headers and access
-    # log see every answer; CORS and cache policy every answer of the app, 500s included; HEAD
-    # sees the compressed headers of the GET it stands for, and so does the answer cache, which
+    # log see every answer; CORS and cache policy every answer of the app, 500s included; the
+    # request limits refuse an oversized URL, header or query string first; HEAD sees the
+    # compressed headers of the GET it stands for, and so does the answer cache, which
     # keeps and replays compressed answers; a kept answer does not wait for a database slot;
     # the body limit guards every read; the lean path answers inside all of them.
     if settings.lean_reads:
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         is_data_path=lambda path: route_kind(path) == "data",
     )
     app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(
         PathPolicyMiddleware,
         cors_origins=settings.cors_origins,

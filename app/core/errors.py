@@ -55,7 +55,7 @@ def not_found(what: str, ident: object) -> ApiProblem:
 
 
 # RFC 9110's names, where Python's HTTPStatus still has the older ones.
-_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+_TITLES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
 
 
 def status_title(status: int) -> str:

@@ -13,6 +13,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.caching import STATE_KEY, is_current
 from app.core.errors import ApiProblem, invalid, problem_response
+from app.core.limits import (
+    MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_QUERY_PARAMS,
+    MAX_REPEATS,
+    MAX_URL_BYTES,
+)
 
 # Set in the scope of a HEAD served as GET, for the few endpoints that can skip making the body.
 HEAD_KEY = "pubapi.head"
@@ -79,20 +87,55 @@ async def reject_unknown_query_params(request: Request) -> None:
         if name not in allowed:
             choices = ", ".join(sorted(allowed)) or "none"
             raise invalid(("query", name), f"unknown query parameter; allowed: {choices}")
-        if not allowed[name] and len(request.query_params.getlist(name)) > 1:
+        given = len(request.query_params.getlist(name))
+        if not allowed[name] and given > 1:
             # Otherwise the last value would silently win.
             raise invalid(("query", name), "given more than once; it takes one value")
-
-
-MAX_BODY_BYTES = 16 * 1024
+        if given > MAX_REPEATS:
+            raise invalid(("query", name), f"given {given} times; at most {MAX_REPEATS}")
 
 
 def body_too_large() -> ApiProblem:
     return invalid(("body",), f"larger than {MAX_BODY_BYTES} bytes", status=413)
 
 
+def over_limit(scope: Scope) -> ApiProblem | None:
+    """The problem with a request's size before its body (`app.core.limits`), if any."""
+    query: bytes = scope["query_string"]
+    path = scope.get("raw_path") or scope["path"].encode()
+    if len(path) + (len(query) + 1 if query else 0) > MAX_URL_BYTES:
+        return invalid(("url",), f"longer than {MAX_URL_BYTES} bytes", status=414)
+    headers = scope["headers"]
+    if len(headers) > MAX_HEADERS:
+        return invalid(("header",), f"more than {MAX_HEADERS} header fields", status=431)
+    if sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES:
+        return invalid(("header",), f"larger than {MAX_HEADER_BYTES} bytes in all", status=431)
+    if query.count(b"&") >= MAX_QUERY_PARAMS:
+        given = sum(1 for part in query.split(b"&") if part)
+        if given > MAX_QUERY_PARAMS:
+            return invalid(("query",), f"{given} parameters; at most {MAX_QUERY_PARAMS}")
+    return None
+
+
+class RequestLimitsMiddleware:
+    """Refuse a request whose target, headers or query string are over the limits, before
+    anything else reads them (an answer kept for the same URL included)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = over_limit(scope) if scope["type"] == "http" else None
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        response = problem_response(problem.status, problem.detail, problem.errors)
+        await response(scope, receive, send)
+
+
 class BodySizeLimitMiddleware:
-    """Refuse bodies over 16 KiB (413) before they are read into memory, chunked ones too."""
+    """Refuse bodies over `MAX_BODY_BYTES` (413) before they are read into memory, chunked
+    ones too."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app

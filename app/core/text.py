@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
+from app.core.limits import MAX_NAME_SEARCH_CHARS
+
 _SPACES = re.compile(r"\s+")
 # Unicode's control characters (category Cc) but tab, line feed and carriage return.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -35,7 +37,7 @@ def _searchable(text: str) -> str:
 
 SearchText = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200),
+    StringConstraints(min_length=1, max_length=MAX_NAME_SEARCH_CHARS),
     AfterValidator(printable),
     AfterValidator(_searchable),
 ]

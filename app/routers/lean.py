@@ -50,6 +50,7 @@ from app.core.caching import (
     versioned,
 )
 from app.core.config import Settings
+from app.core.limits import MAX_Q_CHARS, MAX_REPEATS
 from app.core.memo import MEMO_INFO
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, page_params
 from app.models import PublicationPublic
@@ -148,6 +149,8 @@ def _list_params(items: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str
             if not DIGITS.fullmatch(value) or not 1 <= int(value) <= REPEATED[name]:
                 raise ValueError(name)
             repeated[name].append(int(value))
+            if len(repeated[name]) > MAX_REPEATS:
+                raise ValueError(name)
         elif name in SINGLE and name not in single:
             single[name] = value
         else:
@@ -160,7 +163,7 @@ def _list_params(items: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str
             raise ValueError(name)
     if "sort" in single and single["sort"] not in SORTS:
         raise ValueError("sort")
-    for name, longest in (("q", 1000), ("cursor", 1000), ("facets", 200)):
+    for name, longest in (("q", MAX_Q_CHARS), ("cursor", 1000), ("facets", 200)):
         if len(single.get(name, "")) > longest:
             raise ValueError(name)
     if single.get("cursor") == "":

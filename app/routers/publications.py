@@ -11,6 +11,7 @@ from app.core.caching import not_modified, versioned
 from app.core.dates import IsoDate
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import invalid, not_found, problem_responses
+from app.core.limits import MAX_Q_CHARS
 from app.core.pagination import PageDep, fingerprint, paginate
 from app.core.search import parse_query
 from app.core.text import printable
@@ -29,7 +30,7 @@ async def publication_filters(
     q: Annotated[
         str | None,
         Query(
-            max_length=1000,
+            max_length=MAX_Q_CHARS,
             description="Full-text search over title, abstract and author names, ranked by "
             "relevance. Plain text, never query syntax: words match whatever their case, "
             'accents or English inflection; "quoted words" match as a phrase; the last word, '
