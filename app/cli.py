@@ -62,6 +62,9 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -97,6 +100,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
         # Its refusal of an unreadable request is a problem document too.
         http=ProblemHttpToolsProtocol,
+        # With several workers, uvicorn kills one that does not answer its health check in
+        # time, requests in flight included. Its 5 s default killed busy workers on a saturated
+        # machine (tests/test_soak.py, beside a benchmark); a hung one is still replaced.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     return 0
 
