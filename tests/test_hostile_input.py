@@ -25,10 +25,11 @@ from app.core.limits import (
     MAX_REPEATS,
     MAX_URL_BYTES,
 )
+from app.core.migrations import upgrade
 from app.main import create_app
 from app.queries.publications import FACETS, FIELDS
 from app.routers.publications import names_pattern
-from tests.conftest import Database
+from tests.conftest import ENGINES, Database
 from tests.test_faults import POLICY_VERSION
 from tests.test_live_server import clean_env, serving
 
@@ -154,14 +155,15 @@ def nested(depth: int) -> bytes:
     return b'{"choices":' * depth + b"{}" + b"}" * depth
 
 
-@pytest.fixture(scope="module")
-def writer(tmp_path_factory: pytest.TempPathFactory):
-    """An app on a database of its own, for consent writes."""
-    from app.core.migrations import upgrade
-
-    path: Path = tmp_path_factory.mktemp("hostile") / "pubapi.db"
-    upgrade(f"sqlite:///{path}")
-    settings_ = Database("sqlite", f"sqlite:///{path}").settings()
+@pytest.fixture(scope="module", params=ENGINES)
+def writer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """An app on a database of its own, for consent writes, on each engine."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'pubapi.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("postgres_databases").create()
+    settings_ = Database(request.param, url).settings()
     settings_ = settings_.model_copy(update={"consent_rate_limit": "1000000/minute"})
     with TestClient(create_app(settings_)) as client:
         yield client
