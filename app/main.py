@@ -10,7 +10,7 @@ from app.core.answers import AnswerCacheMiddleware, VersionWatch, version_reader
 from app.core.caching import NotModified, not_modified_response
 from app.core.compression import CompressionMiddleware
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine, read_engine
+from app.core.db import existing_only, make_engine, read_engine
 from app.core.docs import install_docs
 from app.core.errors import UnexpectedErrorMiddleware, install_error_handlers
 from app.core.http import (
@@ -47,14 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     pool_size = settings.pool_size(settings.database_url)
     limit = settings.statement_timeout
+    # The server opens only a database that exists (`pubapi serve` migrates it first).
+    database_url = existing_only(settings.database_url)
     # Requests read on read-only connections (SQLite: `query_only`; PostgreSQL: READ ONLY
     # transactions, from `read_engine`), every statement under the time limit.
-    base_engine = make_engine(
-        settings.database_url, pool_size, read_only=True, statement_timeout=limit
-    )
+    base_engine = make_engine(database_url, pool_size, read_only=True, statement_timeout=limit)
     # Consent records are read back where they are written (a replica may lag behind).
     primary_engine = read_engine(base_engine)
-    data_url = settings.read_database_url or settings.database_url
+    data_url = existing_only(settings.read_database_url or settings.database_url)
     replica = (
         make_engine(data_url, pool_size, read_only=True, statement_timeout=limit)
         if settings.read_database_url
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # timeout instead of failing to upgrade a read lock ("database is locked"). On PostgreSQL
     # the base engine writes, in transactions of its own that are not READ ONLY.
     write_engine = (
-        make_engine(settings.database_url, pool_size, immediate=True, statement_timeout=limit)
+        make_engine(database_url, pool_size, immediate=True, statement_timeout=limit)
         if base_engine.dialect.name == "sqlite"
         else base_engine
     )

@@ -100,6 +100,25 @@ def test_fields_and_facets_accept_exactly_what_their_pattern_says(client, text) 
         assert (response.status_code == 200) == matches, (param, text, response.text[:200])
 
 
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("id, title ", 200),
+        (" id ,title,id", 200),
+        ("id,\ttitle", 422),
+        ("id,\ntitle", 422),
+        ("id,\u00a0title", 422),
+        ("id,", 422),
+        (",id", 422),
+        ("", 422),
+        ("ID", 422),
+    ],
+)
+def test_fields_take_names_and_spaces_only(client: TestClient, value: str, status: int) -> None:
+    assert client.get(f"/publications?fields={quote(value)}").status_code == status
+    assert (re.fullmatch(names_pattern(FIELDS), value) is not None) == (status == 200)
+
+
 def test_over_long_search_text_is_refused_by_name(client: TestClient) -> None:
     for path, name, longest in (
         ("/publications", "q", MAX_Q_CHARS),

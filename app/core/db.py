@@ -1,10 +1,12 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL (production)."""
 
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -36,9 +38,10 @@ def _sqlite_query_only(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     dbapi_connection.execute("PRAGMA query_only=ON")
 
 
-# SQLite calls the progress handler every this many virtual-machine steps (about a
-# millisecond of work): often enough to stop on time, seldom enough to cost nothing.
-PROGRESS_STEPS = 20_000
+# SQLite calls the progress handler every this many virtual-machine steps (tens of
+# milliseconds of work): often enough to stop close to the limit, seldom enough that a query
+# rarely waits for Python's GIL to run it.
+PROGRESS_STEPS = 1_000_000
 DEADLINE = "pubapi_deadline"
 # How long PostgreSQL may take to accept a connection before the request gives up (a database
 # that went silent must not hold requests for the kernel's TCP timeout).
@@ -95,6 +98,35 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def existing_only(url: str) -> str:
+    """`url` of a SQLite file, opened only if it exists (`mode=rw`): a server must not make
+    itself an empty database where its file went missing, and then serve that."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:"):
+        return url
+    path = "file:" + quote(os.path.abspath(database))
+    query = {**parsed.query, "mode": "rw", "uri": "true"}
+    return parsed.set(database=path, query=query).render_as_string(hide_password=False)
+
+
+def _postgres_connect_args(url: str, statement_timeout: float) -> dict[str, Any]:
+    """The connection timeout and statement time limit, beside what the URL already sets
+    (its own `connect_timeout` wins; its `options` are kept)."""
+    query = make_url(url).query
+    found: dict[str, Any] = {}
+    if "connect_timeout" not in query:
+        found["connect_timeout"] = CONNECT_TIMEOUT
+    if statement_timeout:
+        given = query.get("options", "")
+        given = given if isinstance(given, str) else " ".join(given)
+        limit = f"-c statement_timeout={math.ceil(statement_timeout * 1000)}"
+        found["options"] = f"{given} {limit}".strip()
+    return found
+
+
 def make_engine(
     url: str,
     pool_size: int = 8,
@@ -126,15 +158,12 @@ def make_engine(
             _sqlite_time_limit(engine, statement_timeout)
         event.listen(engine, "begin", _sqlite_begin_immediate if immediate else _sqlite_begin)
         return engine
-    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT}
-    if statement_timeout:
-        connect_args["options"] = f"-c statement_timeout={math.ceil(statement_timeout * 1000)}"
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args=connect_args,
+        connect_args=_postgres_connect_args(url, statement_timeout),
     )
 
 

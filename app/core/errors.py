@@ -180,9 +180,39 @@ class UnexpectedErrorMiddleware:
 RETRY_AFTER = 5
 # PostgreSQL's code for a statement cancelled by `statement_timeout`.
 QUERY_CANCELED = "57014"
-# What the database raises when it cannot answer now (it is down, unreachable, locked, out of
-# connections or out of time), as opposed to a bug in a query.
+# What the driver raises when the database may not answer now, as opposed to a bug in a query.
 UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+# SQLite's errors that say so (pysqlite raises OperationalError for bugs too: "no such table",
+# a syntax error, a write on a read-only connection): busy or locked past the busy timeout,
+# the file gone or unreadable, the disk, an interrupted (timed-out) statement.
+SQLITE_TRANSIENT: tuple[str, ...] = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_INTERRUPT",
+    "SQLITE_PROTOCOL",
+    "SQLITE_NOTADB",
+)
+# PostgreSQL's classes that say so: connection exception, insufficient resources, operator
+# intervention (a cancelled statement, a server shutting down), system error.
+POSTGRES_TRANSIENT = ("08", "53", "57", "58")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot answer now (try again later), not that a query
+    is wrong (a bug: a 500)."""
+    if not isinstance(exc, UNAVAILABLE):
+        return False
+    orig = getattr(exc, "orig", None)
+    if orig is None or getattr(exc, "connection_invalidated", False):
+        return True  # the pool's own timeout, or a connection that broke
+    if (name := getattr(orig, "sqlite_errorname", None)) is not None:
+        return str(name).startswith(SQLITE_TRANSIENT)
+    # psycopg: no SQLSTATE when the server could not be reached at all.
+    state = getattr(orig, "sqlstate", None)
+    return state is None or str(state)[:2] in POSTGRES_TRANSIENT
 
 
 def timed_out(exc: BaseException) -> bool:
@@ -190,14 +220,14 @@ def timed_out(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     if getattr(orig, "sqlstate", None) == QUERY_CANCELED:
         return True
-    return type(orig).__name__ == "OperationalError" and str(orig) == "interrupted"
+    return getattr(orig, "sqlite_errorname", None) == "SQLITE_INTERRUPT"
 
 
-async def _on_database_unavailable(request: Request, exc: Exception) -> ProblemResponse:
-    """A 503 problem with `Retry-After`: the request was fine, the database could not answer."""
+def unavailable_response(exc: BaseException, limit: float) -> ProblemResponse:
+    """The 503 problem, with `Retry-After`, of a request the database could not answer: the
+    request was fine. `limit` is the statement time limit, named when it was reached."""
     ident = request_id.get()
     if timed_out(exc):
-        limit = request.app.state.settings.statement_timeout
         logger.warning("statement stopped at the %g s limit", limit, exc_info=exc)
         detail = (
             f"The database did not answer within the {limit:g} s limit; try again later, "
@@ -211,9 +241,15 @@ async def _on_database_unavailable(request: Request, exc: Exception) -> ProblemR
     )
 
 
+async def _on_database_error(request: Request, exc: Exception) -> ProblemResponse:
+    if not unavailable(exc):
+        raise exc  # a bug: the 500 of UnexpectedErrorMiddleware, logged with its traceback
+    return unavailable_response(exc, request.app.state.settings.statement_timeout)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    for unavailable in UNAVAILABLE:
-        app.add_exception_handler(unavailable, _on_database_unavailable)
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, _on_database_error)
     app.add_exception_handler(ApiProblem, _on_api_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

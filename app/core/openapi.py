@@ -25,7 +25,9 @@ EVERYWHERE = {
 # Operations that read or write the database answer 503 when it cannot answer now.
 UNAVAILABLE = (
     "Service Unavailable: the database is away, or a statement ran past the time limit "
-    "(`PUBAPI_STATEMENT_TIMEOUT`); nothing was changed. Try again after `Retry-After` seconds."
+    "(`PUBAPI_STATEMENT_TIMEOUT`). Try again after `Retry-After` seconds; a consent write is "
+    "safe to retry with the same `Idempotency-Key` (a write cut off as it committed may have "
+    "been recorded)."
 )
 DATABASE_FREE = {"/consent/policy"}
 

@@ -8,6 +8,7 @@ The representation is chosen by the `format` parameter or, without it, by `Accep
 * `/publications/export` streams every publication matching the filters, in constant memory.
 """
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -210,7 +211,15 @@ def export_response(
         session.close()
         stream: Iterator[bytes] = iter((b"",))
     else:
-        stream = _stream(session, exporter, filters, sort, fields)
+        try:
+            # The query runs, and its first batch comes, before the 200 is sent: a database
+            # that is away or too slow still answers a 503, not a cut-off stream.
+            batches = queries.iter_publications(session, filters, sort, fields)
+            first = next(batches, None)
+        except BaseException:
+            session.close()
+            raise
+        stream = _stream(session, exporter, first, batches)
     return StreamingResponse(
         stream,
         media_type=exporter.media_type,
@@ -223,15 +232,14 @@ def export_response(
 def _stream(
     session: Session,
     exporter: ExportFormat,
-    filters: PublicationFilters,
-    sort: str,
-    fields: frozenset[str],
+    first: list[dict[str, Any]] | None,
+    rest: Iterator[list[dict[str, Any]]],
 ) -> Iterator[bytes]:
     try:
         if head := exporter.head():
             yield head.encode()
         index = 0
-        for batch in queries.iter_publications(session, filters, sort, fields):
+        for batch in itertools.chain([first] if first is not None else [], rest):
             with_cite_keys(session, exporter.name, batch)
             yield "".join(
                 exporter.item(pub, index + offset) for offset, pub in enumerate(batch)

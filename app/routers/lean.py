@@ -50,6 +50,7 @@ from app.core.caching import (
     versioned,
 )
 from app.core.config import Settings
+from app.core.errors import unavailable, unavailable_response
 from app.core.limits import MAX_Q_CHARS, MAX_REPEATS
 from app.core.memo import MEMO_INFO
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, page_params
@@ -234,7 +235,10 @@ class LeanPages:
             # The route's 304, from its own exception handler: redoing the work there would
             # read the data version a second time.
             return await not_modified_response(request, exc)
-        except ROUTE_ANSWERS:
+        except ROUTE_ANSWERS as exc:
+            if unavailable(exc):
+                # Answered here: the route would only run the same query into the same wall.
+                return unavailable_response(exc, state.settings.statement_timeout)
             return None
         field = self._response_field()
         value, errors = field.validate(body, {}, loc=("response",))
