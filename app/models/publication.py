@@ -44,6 +44,13 @@ Index(
     _publication.c.published_on.desc(),
     _publication.c.id,
 )
+# A venue's publications counted by year and status (its facets) from the index alone.
+Index(
+    "ix_publication_venue_facets",
+    _publication.c.venue_id,
+    _publication.c.year,
+    _publication.c.status,
+)
 
 
 class PublicationAuthor(SQLModel, table=True):
