@@ -30,7 +30,7 @@ test: install-dev
 	.venv/bin/mypy
 	.venv/bin/pytest --cov=app --cov-report=term:skip-covered
 
-## The benchmark against Datasette at a million publications (about 45 minutes; needs wrk)
+## The benchmark against Datasette at a million publications (about 70 minutes; needs wrk)
 bench: install-dev
 	.venv/bin/python -m bench.run --size 1000000 --engines sqlite,postgresql --duration 5 --rounds 3
 
