@@ -9,6 +9,7 @@ RFC 9457 problem served as `application/problem+json`, and the OpenAPI document 
 
 import asyncio
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,35 +87,41 @@ EXPECTED_ROUTES = {
 # NOT_MODIFIED_OPERATIONS).
 WRITE_ERRORS = ["413", "415", "422", "429"]
 EXPECTED_OPERATIONS = {
-    "/publications/export": {"get": ("exportPublications", ["405", "406", "422", "500", "503"])},
+    "/publications/export": {
+        "get": ("exportPublications", ["405", "406", "414", "422", "431", "500", "503"])
+    },
     "/publications/export.{extension}": {
-        "get": ("exportPublicationsAs", ["405", "422", "500", "503"])
+        "get": ("exportPublicationsAs", ["405", "414", "422", "431", "500", "503"])
     },
-    "/publications": {"get": ("listPublications", ["405", "406", "422", "500", "503"])},
+    "/publications": {
+        "get": ("listPublications", ["405", "406", "414", "422", "431", "500", "503"])
+    },
     "/publications/{publication_id}": {
-        "get": ("getPublication", ["404", "405", "406", "422", "500", "503"])
+        "get": ("getPublication", ["404", "405", "406", "414", "422", "431", "500", "503"])
     },
-    "/authors": {"get": ("listAuthors", ["405", "422", "500", "503"])},
-    "/authors/{author_id}": {"get": ("getAuthor", ["404", "405", "422", "500", "503"])},
+    "/authors": {"get": ("listAuthors", ["405", "414", "422", "431", "500", "503"])},
+    "/authors/{author_id}": {
+        "get": ("getAuthor", ["404", "405", "414", "422", "431", "500", "503"])
+    },
     "/authors/{author_id}/publications": {
-        "get": ("listAuthorPublications", ["404", "405", "406", "422", "500", "503"])
+        "get": ("listAuthorPublications", ["404", "405", "406", "414", "422", "431", "500", "503"])
     },
-    "/venues": {"get": ("listVenues", ["405", "422", "500", "503"])},
-    "/venues/{venue_id}": {"get": ("getVenue", ["404", "405", "422", "500", "503"])},
+    "/venues": {"get": ("listVenues", ["405", "414", "422", "431", "500", "503"])},
+    "/venues/{venue_id}": {"get": ("getVenue", ["404", "405", "414", "422", "431", "500", "503"])},
     "/venues/{venue_id}/publications": {
-        "get": ("listVenuePublications", ["404", "405", "406", "422", "500", "503"])
+        "get": ("listVenuePublications", ["404", "405", "406", "414", "422", "431", "500", "503"])
     },
-    "/consent/policy": {"get": ("getConsentPolicy", ["405", "422", "500"])},
-    "/consent": {"post": ("createConsent", ["405", *WRITE_ERRORS, "500", "503"])},
+    "/consent/policy": {"get": ("getConsentPolicy", ["405", "414", "422", "431", "500"])},
+    "/consent": {"post": ("createConsent", ["405", *WRITE_ERRORS, "414", "431", "500", "503"])},
     "/consent/{consent_id}": {
-        "get": ("getConsent", ["404", "405", "422", "500", "503"]),
-        "put": ("updateConsent", ["404", "405", *WRITE_ERRORS, "500", "503"]),
+        "get": ("getConsent", ["404", "405", "414", "422", "431", "500", "503"]),
+        "put": ("updateConsent", ["404", "405", *WRITE_ERRORS, "414", "431", "500", "503"]),
     },
     "/consent/{consent_id}/history": {
-        "get": ("getConsentHistory", ["404", "405", "422", "500", "503"])
+        "get": ("getConsentHistory", ["404", "405", "414", "422", "431", "500", "503"])
     },
-    "/health": {"get": ("getHealth", ["405", "422", "500"])},
-    "/ready": {"get": ("getReadiness", ["405", "422", "500", "503"])},
+    "/health": {"get": ("getHealth", ["405", "414", "422", "431", "500"])},
+    "/ready": {"get": ("getReadiness", ["405", "414", "422", "431", "500", "503"])},
 }
 # Data answers carry ETags; these operations document the 304 of a conditional GET.
 NOT_MODIFIED_OPERATIONS = [
@@ -574,9 +581,10 @@ def test_consent_writes_send_their_documented_errors_as_problems(
                 break
         sent["429"] = response
     documented = EXPECTED_OPERATIONS[template][method.lower()][1]
-    # 405 and 500 are every operation's (test_route_contract and test_hardening send them);
-    # 503 every one's that uses the database (test_faults sends it).
-    assert sorted(sent) == sorted(set(documented) - {"405", "500", "503"})
+    # 405 and 500 are every operation's (test_route_contract and test_hardening send them),
+    # and so are 414 and 431 (test_hostile_input); 503 every one's that uses the database
+    # (test_faults sends it).
+    assert sorted(sent) == sorted(set(documented) - {"405", "414", "431", "500", "503"})
     for status, response in sent.items():
         assert response.status_code == int(status), f"{status}: {response.text[:300]}"
         headers = answer_headers(response)
@@ -625,7 +633,9 @@ def test_ready_names_the_schema_revision(client: TestClient) -> None:
 
 
 def test_ready_is_503_when_the_database_is_not_migrated(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'never-migrated.db'}"
+    path = tmp_path / "never-migrated.db"
+    sqlite3.connect(path).close()  # an empty database (the server makes none of its own)
+    url = f"sqlite:///{path}"
     with TestClient(create_app(Settings(_env_file=None, database_url=url))) as client:
         got = client.get("/ready")
         head = client.head("/ready")

@@ -19,6 +19,8 @@ NOT_MODIFIED = {
 }
 EVERYWHERE = {
     405: "Method Not Allowed: the path answers only the methods in `Allow`.",
+    414: "URI Too Long: the path and query string are over 16 KiB (see the README's Limits).",
+    431: "Request Header Fields Too Large: over 100 header fields, or over 16 KiB of them.",
     500: "Internal Server Error: a bug; the problem's `request_id` is the one it was logged under.",
 }
 
