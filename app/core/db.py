@@ -71,18 +71,15 @@ def _sqlite_time_limit(engine: Engine, limit: float) -> None:
         deadline = record.info[DEADLINE] = Deadline(limit)
         dbapi_connection.set_progress_handler(deadline, PROGRESS_STEPS)
 
-    def start(conn: Connection, *_args: Any) -> None:
-        deadline = conn.info.get(DEADLINE)
-        if deadline is not None:
-            deadline.start()
-
     event.listen(engine, "connect", install)
-    event.listen(engine, "before_cursor_execute", start)
+    # Every statement starts with the whole limit before it.
+    event.listen(engine, "before_cursor_execute", lambda conn, *_args: renew_deadline(conn))
 
 
 def renew_deadline(conn: Connection) -> None:
-    """Give a streamed statement (an export, read a batch at a time) a new time limit for its
-    next batch. PostgreSQL times each batch already: each is a statement (`FETCH`) of its own."""
+    """Give the statement `conn` runs next, or a streamed one (an export, read a batch at a
+    time) for its next batch, the whole time limit anew. PostgreSQL times each batch already:
+    each is a statement (`FETCH`) of its own."""
     deadline = conn.info.get(DEADLINE)
     if deadline is not None:
         deadline.start()

@@ -18,5 +18,5 @@ MAX_Q_CHARS = 1000
 MAX_NAME_SEARCH_CHARS = 200
 # Bytes of a request body (consent writes), chunked or not: 413 naming `body`.
 MAX_BODY_BYTES = 16 * 1024
-# Beyond these, the HTTP parser itself refuses the request (a request line or header over
-# 64 KiB, bytes that are not HTTP/1.1): 400, still as a problem (`app.core.server`).
+# Beyond these, the HTTP parser itself refuses the request (a request line over 64 KiB, a
+# malformed header, bytes that are not HTTP/1.1): 400, still as a problem (`app.core.server`).

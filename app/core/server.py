@@ -1,7 +1,7 @@
 """The HTTP server's own refusals as problem documents.
 
-uvicorn answers a request its parser cannot read (a request line or header past the parser's
-64 KiB, bytes that are not HTTP/1.1) with a plain-text 400 before the app sees it. pubapi's
+uvicorn answers a request its parser cannot read (a request line over 64 KiB, a malformed
+header, bytes that are not HTTP/1.1) with a plain-text 400 before the app sees it. pubapi's
 protocol answers the same 400 as an RFC 9457 problem, so that every 4xx a client can meet has
 one shape. `pubapi serve` runs uvicorn with it.
 """
@@ -15,8 +15,8 @@ BAD_REQUEST = json.dumps(
         "type": "about:blank",
         "title": "Bad Request",
         "status": 400,
-        "detail": "The request is not HTTP/1.1 the server can read: a request line or header "
-        "field over 64 KiB, or malformed.",
+        "detail": "The request is not HTTP/1.1 the server can read: a request line over 64 KiB, "
+        "or malformed.",
     },
     separators=(",", ":"),
 ).encode()

@@ -197,29 +197,28 @@ def export_response(
     """Stream every match in `fmt` from one read transaction, which the stream closes."""
     check_shape(request, fmt)
     session = Session(request.app.state.engine)
+    head = is_head(request.scope)
     try:
         check_conditional(request, session)
         not_modified(request)
+        if not head:
+            # The query runs, and its first batch comes, before the 200 is sent: a database
+            # that is away or too slow still answers a 503, not a cut-off stream.
+            rest = queries.iter_publications(session, filters, sort, fields)
+            first = next(rest, None)
     except BaseException:
         session.close()
         raise
     exporter = export_format_of(fmt)
-    if is_head(request.scope):
+    if head:
         # The headers of the export, without reading it all for a body nobody receives. One
         # (empty) chunk still marks it a stream, so that its headers are the GET's (compressed,
         # no Content-Length); HeadAsGetMiddleware drops the body.
         session.close()
         stream: Iterator[bytes] = iter((b"",))
     else:
-        try:
-            # The query runs, and its first batch comes, before the 200 is sent: a database
-            # that is away or too slow still answers a 503, not a cut-off stream.
-            batches = queries.iter_publications(session, filters, sort, fields)
-            first = next(batches, None)
-        except BaseException:
-            session.close()
-            raise
-        stream = _stream(session, exporter, first, batches)
+        batches = itertools.chain([] if first is None else [first], rest)
+        stream = _stream(session, exporter, batches)
     return StreamingResponse(
         stream,
         media_type=exporter.media_type,
@@ -232,14 +231,13 @@ def export_response(
 def _stream(
     session: Session,
     exporter: ExportFormat,
-    first: list[dict[str, Any]] | None,
-    rest: Iterator[list[dict[str, Any]]],
+    batches: Iterator[list[dict[str, Any]]],
 ) -> Iterator[bytes]:
     try:
         if head := exporter.head():
             yield head.encode()
         index = 0
-        for batch in itertools.chain([first] if first is not None else [], rest):
+        for batch in batches:
             with_cite_keys(session, exporter.name, batch)
             yield "".join(
                 exporter.item(pub, index + offset) for offset, pub in enumerate(batch)
