@@ -52,7 +52,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url, immediate=True)
     try:
         _migrate(settings, engine)
-        report = loader.load(engine, args.paths or [settings.seed_path], progress=args.progress)
+        report = loader.load(
+            engine,
+            args.paths or [settings.seed_path],
+            progress=args.progress,
+            parallel=args.parallel,
+        )
     except loader.SeedError as exc:
         print(f"pubapi seed: nothing loaded: {exc}", file=sys.stderr)
         return 2
@@ -178,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show a progress bar (default: for files over 1 MiB on a terminal)",
+    )
+    seed.add_argument(
+        "--parallel",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read and index records in other processes while this one writes "
+        "(default: for 8 MiB of input or more, on a machine with several cores)",
     )
     seed.set_defaults(func=cmd_seed)
 

@@ -15,10 +15,15 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form: `"Knébel"` and `"KNEBEL"` fold to `"knebel"`."""
+    return _SPACES.sub(" ", fold_letters(text)).strip()
+
+
+def fold_letters(text: str) -> str:
+    """`fold` without collapsing white space: for splitting into words, which drops it anyway."""
     if not text.isascii():  # (ASCII is its own decomposition, with nothing to strip)
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", text.casefold()).strip()
+    return text.casefold()
 
 
 def printable(text: str) -> str:

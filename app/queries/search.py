@@ -27,10 +27,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, TSQUERY
 
+from app.core.db import insert_rows
 from app.core.search import SearchQuery, stem, words_and_terms
 from app.models.tables import PUBLICATION
 
 P = PUBLICATION.c
+FTS_COLUMNS = (
+    "rowid",
+    *("title", "abstract", "authors"),
+    *("title_words", "abstract_words", "authors_words"),
+)
 FTS_STEMS = "{title abstract authors}"
 FTS_WORDS = "{title_words abstract_words authors_words}"
 # Weights of the columns: title, abstract, authors, then their plain words likewise.
@@ -68,40 +74,46 @@ def remove(conn: Connection, ids: Sequence[int]) -> None:
 
 def write(conn: Connection, documents: Iterable[Document]) -> None:
     """Index publications that are not in the index: (id, title, abstract, author names)."""
-    rows = list(documents)
+    dialect = conn.dialect.name
+    write_documents(
+        conn,
+        [
+            (ident, document(dialect, title, abstract, authors))
+            for ident, title, abstract, authors in documents
+        ],
+    )
+
+
+def document(
+    dialect: str, title: str | None, abstract: str | None, authors: Sequence[str]
+) -> tuple[str, ...] | str:
+    """What indexes a publication on `dialect`: FTS5's six columns (stems, then words, of the
+    title, abstract and authors), or PostgreSQL's tsvector literal. Needs no database."""
+    if dialect != "sqlite":
+        return _vector(title, abstract, authors)
+    stems: list[str] = []
+    found: list[str] = []
+    for value in (title or "", abstract or "", " ".join(authors)):
+        value_words, value_stems = words_and_terms(value)
+        stems.append(" ".join(value_stems))
+        found.append(" ".join(value_words))
+    return (*stems, *found)
+
+
+def write_documents(conn: Connection, rows: Sequence[tuple[int, Any]]) -> None:
+    """Index publications that are not in the index: (id, its `document`)."""
     if not rows:
         return
     if conn.dialect.name == "sqlite":
-        conn.execute(
-            text(
-                "INSERT INTO publication_search "
-                "(rowid, title, abstract, authors, title_words, abstract_words, authors_words) "
-                "VALUES (:id, :title, :abstract, :authors, "
-                ":title_words, :abstract_words, :authors_words)"
-            ),
-            [_fts_row(ident, title, abstract, authors) for ident, title, abstract, authors in rows],
-        )
+        insert_rows(conn, "publication_search", FTS_COLUMNS, [(i, *doc) for i, doc in rows])
         return
     conn.execute(
         text(
             "INSERT INTO publication_search (publication_id, vector) "
             "VALUES (:id, CAST(:vector AS tsvector))"
         ),
-        [
-            {"id": ident, "vector": _vector(title, abstract, authors)}
-            for ident, title, abstract, authors in rows
-        ],
+        [{"id": ident, "vector": vector} for ident, vector in rows],
     )
-
-
-def _fts_row(
-    ident: int, title: str | None, abstract: str | None, authors: Sequence[str]
-) -> dict[str, object]:
-    row: dict[str, object] = {"id": ident}
-    for name, value in (("title", title), ("abstract", abstract), ("authors", " ".join(authors))):
-        found, stems = words_and_terms(value or "")
-        row[name], row[f"{name}_words"] = " ".join(stems), " ".join(found)
-    return row
 
 
 def _fts5(query: SearchQuery) -> str:
