@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
 from app.models.tables import CONSENT
@@ -66,24 +67,54 @@ def read_position(pid: int, path: Path) -> int:
     return -1
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # pid (comm) state ppid ...: comm may hold spaces, so read after its ")".
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("parallel", ["--no-parallel", "--parallel"])
 def test_seed_killed_half_way_leaves_the_database_as_it_was(
-    empty_db: Database, tmp_path: Path
+    empty_db: Database, tmp_path: Path, parallel: str
 ) -> None:
     seeded(empty_db)
     big = tmp_path / "big.jsonl"
     generate(RECORDS, big)
     before = dump(empty_db)
     env = clean_env(PUBAPI_DATABASE_URL=empty_db.url)
-    process = subprocess.Popen([PUBAPI, "seed", str(big)], env=env, stderr=subprocess.PIPE)
+    command = [PUBAPI, "seed", parallel, str(big)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
     half, position = big.stat().st_size // 2, -1
     deadline = time.monotonic() + 120
     while position < half and process.poll() is None and time.monotonic() < deadline:
         position = read_position(process.pid, big.resolve())
         time.sleep(0.01)
     assert process.poll() is None, "the load ended before it was half way"
+    preparing = children(process.pid)
     process.kill()
     assert process.wait(timeout=30) == -signal.SIGKILL
     assert half <= position < big.stat().st_size
+    # The processes preparing records for it (two, or none) follow it within a second.
+    assert len(preparing) == (2 if parallel == "--parallel" else 0)
+    deadline = time.monotonic() + 5
+    while any(map(alive, preparing)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in preparing if alive(pid)] == []
     assert dump(empty_db) == before
     # And the database still takes the load it was denied.
     done = subprocess.run([PUBAPI, "seed", str(big), str(SEED_DIR)], env=env, capture_output=True)

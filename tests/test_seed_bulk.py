@@ -1,0 +1,203 @@
+"""A large load's fast paths: records prepared in other processes, and a first load's indexes
+built once at its end. Each must write exactly what the plain path writes, fail the same way,
+and leave the schema as the migrations made it."""
+
+import pickle
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from app.core.db import make_engine
+from app.seed import loader
+from app.seed.loader import LoadReport, SeedError
+from bench.generate import generate
+from tests.conftest import Database
+from tests.test_seed_loader import dump, sqlite_engine
+
+RECORDS = 1_200  # three batches
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bulk") / "publications.jsonl"
+    generate(RECORDS, path)
+    return path
+
+
+@pytest.fixture
+def engine(empty_db: Database) -> Iterator[Engine]:
+    engine = empty_db.engine()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def other_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A second empty database of the same kind as `empty_db`."""
+    database: Database = request.getfixturevalue("empty_db")
+    if database.kind == "sqlite":
+        (tmp_path / "other").mkdir()
+        other = sqlite_engine(tmp_path / "other")
+    else:
+        other = make_engine(request.getfixturevalue("postgres_databases").create())
+    yield other
+    other.dispose()
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> None:
+    # Loads prepare in other processes only from a process running one thread: a test that
+    # ran beside another thread would silently test the plain path.
+    assert threading.active_count() == 1, threading.enumerate()
+
+
+def search_index(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every row of the search index, in id order, as text."""
+    if engine.dialect.name == "sqlite":
+        query = "SELECT rowid, * FROM publication_search ORDER BY rowid"
+    else:
+        query = "SELECT publication_id, vector::text FROM publication_search ORDER BY 1"
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(query))]
+
+
+def indexes(engine: Engine) -> list[tuple[str, str, str]]:
+    """(table, name, definition) of every index of the loaded tables."""
+    if engine.dialect.name == "sqlite":
+        query = (
+            "SELECT tbl_name, name, coalesce(sql, '') FROM sqlite_master "
+            "WHERE type = 'index' ORDER BY tbl_name, name"
+        )
+    else:
+        query = (
+            "SELECT tablename, indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = current_schema() ORDER BY tablename, indexname"
+        )
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(query))]  # type: ignore[misc]
+
+
+def without_timestamps(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    for row in tables["dataset_state"]:
+        row.pop("updated_at")
+    return tables
+
+
+def test_parallel_and_plain_loads_write_the_same_database(engine, other_engine, generated):
+    schema = indexes(engine)
+    parallel = loader.load(engine, [generated], parallel=True)
+    plain = loader.load(other_engine, [generated], parallel=False)
+    expected: dict[str, Any] = {"records": RECORDS, "inserted": RECORDS, "data_version": 1}
+    assert parallel == LoadReport(files=[generated], **expected, parallel=True)
+    assert plain == LoadReport(files=[generated], **expected, parallel=False)
+    assert without_timestamps(dump(engine)) == without_timestamps(dump(other_engine))
+    assert search_index(engine) == search_index(other_engine)
+    assert len(search_index(engine)) == RECORDS
+    # The first load dropped the secondary indexes of its empty tables and built them again.
+    assert indexes(engine) == indexes(other_engine) == schema
+
+
+def test_the_index_follows_a_parallel_reload_of_changed_records(engine, generated, tmp_path):
+    loader.load(engine, [generated], parallel=True)
+    lines = generated.read_text(encoding="utf-8").splitlines(keepends=True)
+    changed = tmp_path / "publications.jsonl"
+    # The first record gets a new title; nothing else changes.
+    first = lines[0].replace('"title": "', '"title": "Revised: ', 1)
+    assert first != lines[0]
+    changed.write_text(first + "".join(lines[1:]), encoding="utf-8")
+    report = loader.load(engine, [changed], parallel=True)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 1, RECORDS - 1)
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT id FROM publication WHERE title LIKE 'Revised: %'")
+        ).scalars()
+        assert list(found) == [1]
+    row = next(r for r in search_index(engine) if r[0] == 1)
+    assert "revis" in str(row[1:])
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        (
+            "{not json\n",
+            "line 1001: invalid JSON: Expecting property name enclosed in "
+            "double quotes at column 2",
+        ),
+        (
+            '{"title": "x", "authors": "Ada"}\n',
+            "line 1001, field 'authors': Input should be a valid list",
+        ),
+        (
+            '{"title": "x", "colour": "red"}\n',
+            "line 1001, field 'colour': Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_a_bad_record_fails_a_parallel_load_as_it_fails_a_plain_one(
+    engine, generated, tmp_path, bad_line, message
+):
+    lines = generated.read_text(encoding="utf-8").splitlines(keepends=True)
+    broken = tmp_path / "publications.jsonl"
+    # In the third batch: the first two are written (and the indexes dropped) before it fails.
+    broken.write_text("".join(lines[:1000]) + bad_line + "".join(lines[1000:]), encoding="utf-8")
+    schema, before = indexes(engine), dump(engine)
+    errors = []
+    for parallel in (True, False):
+        with pytest.raises(SeedError) as caught:
+            loader.load(engine, [broken], parallel=parallel)
+        errors.append(str(caught.value))
+        assert dump(engine) == before
+        assert search_index(engine) == []
+        assert indexes(engine) == schema
+    assert errors == [f"{broken}, {message}"] * 2
+
+
+def test_a_duplicate_key_fails_a_parallel_load_naming_both_places(engine, generated, tmp_path):
+    lines = generated.read_text(encoding="utf-8").splitlines(keepends=True)
+    twice = tmp_path / "publications.jsonl"
+    twice.write_text("".join(lines) + lines[3], encoding="utf-8")
+    before = dump(engine)
+    with pytest.raises(SeedError) as caught:
+        loader.load(engine, [twice], parallel=True)
+    key = loader._prepare(twice, "sqlite", "line 4", lines[3].encode()).key
+    assert str(caught.value) == (
+        f"{twice}, line {RECORDS + 1}, field 'key': duplicate key {key!r} (also at {twice}, line 4)"
+    )
+    assert dump(engine) == before
+
+
+def test_a_seed_error_crosses_processes_whole():
+    error = SeedError(Path("a.jsonl"), "line 3", "invalid JSON: x", "title")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.path, copy.where, copy.message, copy.field_name, str(copy)) == (
+        Path("a.jsonl"),
+        "line 3",
+        "invalid JSON: x",
+        "title",
+        "a.jsonl, line 3, field 'title': invalid JSON: x",
+    )
+
+
+def test_a_load_into_tables_holding_rows_keeps_their_indexes(engine, generated, tmp_path):
+    loader.load(engine, [generated], parallel=False)
+    schema = indexes(engine)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        more = tmp_path / "publications.jsonl"
+        more.write_text('{"key": "one-more", "title": "One more", "authors": ["Ada"]}\n')
+        report = loader.load(engine, [more])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert (report.inserted, report.parallel) == (1, False)
+    assert [s for s in statements if "INDEX" in s.upper()] == []
+    assert indexes(engine) == schema
