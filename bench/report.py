@@ -143,11 +143,13 @@ def deep_ratio(results: Mapping[str, Any], server: str) -> float | None:
     return ratio
 
 
-def seed_ratio(results: Mapping[str, Any], load: str) -> float | None:
+def seed_ratio(
+    results: Mapping[str, Any], load: str, baseline: str = "sqlite-utils"
+) -> float | None:
     ingest = results["ingest"]
-    if load not in ingest or "sqlite-utils" not in ingest:
+    if load not in ingest or baseline not in ingest:
         return None
-    ratio: float = ingest[load]["rows_per_s"] / ingest["sqlite-utils"]["rows_per_s"]
+    ratio: float = ingest[load]["rows_per_s"] / ingest[baseline]["rows_per_s"]
     return ratio
 
 
@@ -169,6 +171,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right_from: int
 INGEST_NAMES = {
     PUBAPI: "`pubapi seed` into SQLite",
     "sqlite-utils": "`sqlite-utils insert --nl` (flat rows, the baseline)",
+    "sqlite-utils-fts": "the same, then `sqlite-utils enable-fts --fts5` on title and abstract",
     "datasette-build": "`bench.datasette_db.build` (Datasette's database; not compared)",
     PUBAPI_PG: "`pubapi seed` into PostgreSQL",
 }
@@ -180,7 +183,10 @@ def _ingest_table(results: Mapping[str, Any]) -> str:
         found = results["ingest"].get(load)
         if found is None:
             continue
-        ratio = seed_ratio(results, load) if load in (PUBAPI, PUBAPI_PG) else None
+        ratios = [
+            seed_ratio(results, load, baseline) if load != "datasette-build" else None
+            for baseline in ("sqlite-utils", "sqlite-utils-fts")
+        ]
         rows.append(
             [
                 name,
@@ -188,16 +194,11 @@ def _ingest_table(results: Mapping[str, Any]) -> str:
                 _num(found["seconds"], 2),
                 _num(found["rows_per_s"]),
                 _num(found["peak_rss_kib"] / 1024, 0),
-                f"1.00{TIMES}"
-                if load == "sqlite-utils"
-                else "—"
-                if ratio is None
-                else f"{ratio:.2f}{TIMES}",
+                *("—" if ratio is None else f"{ratio:.2f}{TIMES}" for ratio in ratios),
             ]
         )
-    return _table(
-        ["load", "rows", "seconds", "rows/s", "peak RSS (MiB)", "rows/s vs sqlite-utils"], rows
-    )
+    header = ["load", "rows", "seconds", "rows/s", "peak RSS (MiB)"]
+    return _table([*header, "vs sqlite-utils", "vs sqlite-utils with FTS"], rows)
 
 
 def _endpoint_table(results: Mapping[str, Any]) -> str:

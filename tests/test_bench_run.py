@@ -513,6 +513,7 @@ def _full_results() -> dict[str, Any]:
     results["ingest"] = {
         "pubapi-sqlite": {"rows": 10, "seconds": 2.0, "rows_per_s": 5.0, "peak_rss_kib": 2048},
         "sqlite-utils": {"rows": 10, "seconds": 1.0, "rows_per_s": 10.0, "peak_rss_kib": 1024},
+        "sqlite-utils-fts": {"rows": 10, "seconds": 4.0, "rows_per_s": 2.5, "peak_rss_kib": 3072},
     }
     results.update(
         date="2026-11-30T12:00:00Z",
@@ -541,7 +542,15 @@ def _full_results() -> dict[str, Any]:
 
 def test_report_tables_show_the_numbers_and_the_verdicts():
     markdown = report.render(_full_results())
-    assert f"| `pubapi seed` into SQLite | 10 | 2.00 | 5 | 2 | 0.50{X} |" in markdown
+    assert f"| `pubapi seed` into SQLite | 10 | 2.00 | 5 | 2 | 0.50{X} | 2.00{X} |" in markdown
+    assert (
+        "| `sqlite-utils insert --nl` (flat rows, the baseline) "
+        f"| 10 | 1.00 | 10 | 1 | 1.00{X} | 4.00{X} |"
+    ) in markdown
+    assert (
+        "| the same, then `sqlite-utils enable-fts --fts5` on title and abstract "
+        f"| 10 | 4.00 | 2 | 3 | 0.25{X} | 1.00{X} |"
+    ) in markdown
     assert f"| list | cold | 1 | 600 | 1.00 | 2.00 | 300 | 1.00 | 2.00 | 2.00{X} | — |" in markdown
     assert "| bare | hot | 1 | 3,000 | 1.00 | 2.00 | — | — | — | — | 100% |" in markdown
     assert "| pubapi-sqlite | worker 2 | 96 |" in markdown
@@ -640,7 +649,17 @@ def test_tiny_run_end_to_end(tmp_path, wrk_installed):
             assert all(not count for count in found["median"]["errors"].values())
     revalidate = next(row for row in results["rows"] if row["endpoint"] == "revalidate")
     assert revalidate["servers"]["pubapi-sqlite"]["check"]["statuses"]["3xx"] > 0
-    assert set(results["ingest"]) >= {"pubapi-sqlite", "sqlite-utils", "datasette-build"}
+    assert set(results["ingest"]) == {
+        "pubapi-sqlite",
+        "sqlite-utils",
+        "sqlite-utils-fts",
+        "datasette-build",
+        *(["pubapi-postgresql"] if problem is None else []),
+    }
+    baseline, searchable = results["ingest"]["sqlite-utils"], results["ingest"]["sqlite-utils-fts"]
+    # The same rows, found again in the FTS table; the FTS timing adds to the insert's.
+    assert searchable["rows"] == baseline["rows"]
+    assert searchable["seconds"] > baseline["seconds"]
     # One worker on SQLite (the default), two on PostgreSQL: one size per worker process.
     assert len(results["rss_kib"]["pubapi-sqlite"]) == 1
     assert "## Targets" in markdown
