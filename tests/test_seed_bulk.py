@@ -2,6 +2,7 @@
 built once at its end. Each must write exactly what the plain path writes, fail the same way,
 and leave the schema as the migrations made it."""
 
+import json
 import pickle
 import threading
 from collections.abc import Iterator
@@ -155,6 +156,29 @@ def test_a_bad_record_fails_a_parallel_load_as_it_fails_a_plain_one(
         assert search_index(engine) == []
         assert indexes(engine) == schema
     assert errors == [f"{broken}, {message}"] * 2
+
+
+def test_the_first_bad_record_is_named_when_a_later_one_breaks_the_json(engine, tmp_path):
+    # A JSON array read ahead of the preparing processes: its syntax error, 2,400 records
+    # later, must not hide the invalid record before it.
+    records = [{"key": f"k{i}", "title": f"Title {i}", "authors": ["Ada"]} for i in range(3000)]
+    records[600]["published_on"] = "yesterday"
+    text_ = json.dumps(records)
+    broken = tmp_path / "publications.json"
+    cut = text_.index('{"key": "k2999"')
+    broken.write_text(text_[:cut] + "{oops" + text_[cut:], encoding="utf-8")
+    errors = []
+    for parallel in (True, False):
+        with pytest.raises(SeedError) as caught:
+            loader.load(engine, [broken], parallel=parallel)
+        errors.append(str(caught.value))
+    assert (
+        errors
+        == [
+            f"{broken}, record 600, field 'published_on': must be an ISO 8601 date such as 2025-12-31"
+        ]
+        * 2
+    )
 
 
 def test_a_duplicate_key_fails_a_parallel_load_naming_both_places(engine, generated, tmp_path):

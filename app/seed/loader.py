@@ -304,12 +304,25 @@ def _preparer(parallel: bool) -> Iterator[Any]:
             path: Path, dialect: str, batches: Iterator[list[tuple[str, Any]]]
         ) -> Iterator[list[_Record]]:
             waiting: deque[Future[list[_Record]]] = deque()
-            for batch in batches:
+            unreadable: SeedError | None = None
+            while True:
+                try:
+                    batch = next(batches)
+                except StopIteration:
+                    break
+                except SeedError as exc:
+                    # The file cannot be read further (a broken JSON array): the batches read
+                    # before come first, as in this process, so that the first bad record in
+                    # the file is the one named.
+                    unreadable = exc
+                    break
                 waiting.append(pool.submit(_prepare_batch, path, dialect, batch))
                 if len(waiting) > PREPARED_AHEAD:
                     yield waiting.popleft().result()
             while waiting:
                 yield waiting.popleft().result()
+            if unreadable is not None:
+                raise unreadable
 
         try:
             yield prepared
