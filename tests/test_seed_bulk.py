@@ -172,13 +172,8 @@ def test_the_first_bad_record_is_named_when_a_later_one_breaks_the_json(engine, 
         with pytest.raises(SeedError) as caught:
             loader.load(engine, [broken], parallel=parallel)
         errors.append(str(caught.value))
-    assert (
-        errors
-        == [
-            f"{broken}, record 600, field 'published_on': must be an ISO 8601 date such as 2025-12-31"
-        ]
-        * 2
-    )
+    message = "field 'published_on': must be an ISO 8601 date such as 2025-12-31"
+    assert errors == [f"{broken}, record 600, {message}"] * 2
 
 
 def test_a_duplicate_key_fails_a_parallel_load_naming_both_places(engine, generated, tmp_path):
@@ -207,8 +202,12 @@ def test_a_seed_error_crosses_processes_whole():
     )
 
 
-def test_a_load_into_tables_holding_rows_keeps_their_indexes(engine, generated, tmp_path):
-    loader.load(engine, [generated], parallel=False)
+def test_a_load_into_tables_holding_rows_keeps_their_indexes(engine, tmp_path):
+    # No venue at all: the venue table is still empty when the second load comes, and its
+    # indexes stay too (on PostgreSQL a DROP INDEX would lock readers out until the commit).
+    first = tmp_path / "first.jsonl"
+    first.write_text('{"key": "first", "title": "First", "authors": ["Ada"]}\n')
+    loader.load(engine, [first])
     schema = indexes(engine)
     statements: list[str] = []
 
@@ -225,3 +224,40 @@ def test_a_load_into_tables_holding_rows_keeps_their_indexes(engine, generated, 
     assert (report.inserted, report.parallel) == (1, False)
     assert [s for s in statements if "INDEX" in s.upper()] == []
     assert indexes(engine) == schema
+
+
+def test_the_indexes_a_load_may_drop_are_the_plain_ones(engine):
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text('CREATE SCHEMA "Odd-Schema"'))
+            conn.execute(text('SET LOCAL search_path TO "Odd-Schema"'))
+        conn.execute(text("CREATE TABLE t (id integer PRIMARY KEY, a integer, b integer UNIQUE)"))
+        conn.execute(text("CREATE INDEX t_plain ON t (a)"))
+        conn.execute(text("CREATE UNIQUE INDEX t_unique ON t (a, b)"))
+        found = loader._secondary_indexes(conn, "t")
+        conn.rollback()
+    if engine.dialect.name == "sqlite":
+        assert found == [("t_plain", "CREATE INDEX t_plain ON t (a)")]
+    else:
+        assert found == [("t_plain", 'CREATE INDEX t_plain ON "Odd-Schema".t USING btree (a)')]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_a_json_array_breaking_off_names_the_bad_record_before_the_break(
+    engine, tmp_path, parallel
+):
+    broken = tmp_path / "publications.json"
+    broken.write_text('[1, {"key": "a"}, {oops')
+    with pytest.raises(SeedError) as caught:
+        loader.load(engine, [broken], parallel=parallel)
+    assert str(caught.value) == f"{broken}, record 0: a record must be a JSON object"
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_a_record_nested_too_deeply_to_send_fails_as_in_one_process(engine, tmp_path, parallel):
+    # ijson reads it; pickle, sending it to a preparing process, cannot.
+    deep = tmp_path / "publications.json"
+    deep.write_text('[{"key": "k", "extra": ' + "[" * 1200 + "]" * 1200 + "}]")
+    with pytest.raises(SeedError) as caught:
+        loader.load(engine, [deep], parallel=parallel)
+    assert str(caught.value) == f"{deep}, record 0, field 'extra': Extra inputs are not permitted"

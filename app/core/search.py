@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from app.core.text import fold_letters
+from app.core.text import fold, fold_letters
 
 WORD = re.compile(r"[^\W_]+")
 QUOTED = re.compile(r'"([^"]*)"?')
@@ -113,7 +113,7 @@ def snippet(text: str, query: SearchQuery) -> str:
         lowered = text.lower()
         folded = [lowered[start:end] for start, end in spans]
     else:
-        folded = [fold_letters(text[start:end]) for start, end in spans]
+        folded = [fold(text[start:end]) for start, end in spans]
     stems, prefix = query.stems(), query.prefix
     hits = [
         stem(word) in stems or (prefix is not None and word.startswith(prefix)) for word in folded

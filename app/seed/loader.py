@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -55,8 +56,6 @@ PREPARED_AHEAD = 4
 # Two, even on two cores: the writer waits on SQLite's I/O part of its time, and one preparing
 # process kept it waiting (200,000 records: 5,578 rows/s with one, 6,086 with two).
 PREPARING_PROCESSES = 2
-# Author and venue ids a load keeps by name, at most, per table.
-KNOWN_NAMES = 1 << 20
 # The loading connection's SQLite page cache: a load's indexes outgrow the 2 MiB default long
 # before a million rows, and every page pushed out mid-transaction is written to the log again.
 SQLITE_LOAD_CACHE_KIB = 256 * 1024
@@ -255,18 +254,47 @@ def _prepare_batch(path: Path, dialect: str, batch: list[tuple[str, Any]]) -> li
 
 def _batches(items: Iterator[tuple[str, Any]]) -> Iterator[list[tuple[str, Any]]]:
     batch: list[tuple[str, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= BATCH_SIZE:
+    try:
+        for item in items:
+            batch.append(item)
+            if len(batch) >= BATCH_SIZE:
+                yield batch
+                batch = []
+    except SeedError as unreadable:
+        # The file breaks off here: the records read before are checked first, so that a bad
+        # one among them is the error named (records are read, and checked, in file order).
+        if batch:
             yield batch
-            batch = []
+        raise unreadable from None
     if batch:
         yield batch
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the machine's)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def _result(
+    path: Path, dialect: str, batch: list[tuple[str, Any]], future: Future[list[_Record]]
+) -> list[_Record]:
+    """The prepared `batch`. One that could not be sent to a preparing process (a record of a
+    JSON array nested too deeply to pickle) is prepared here, to fail as it would here."""
+    try:
+        return future.result()
+    except SeedError:
+        raise
+    except RecursionError:
+        return _prepare_batch(path, dialect, batch)
 
 
 def _follow_parent(parent: int, every: float = 0.5) -> None:
     """In a preparing process: exit once `parent` is gone. A forked worker holds its own task
     pipe open, so a load killed outright (SIGKILL) would otherwise leave it waiting forever."""
+
+    # Ctrl-C reaches the whole process group: the load stops in the parent, which ends these.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -303,7 +331,7 @@ def _preparer(parallel: bool) -> Iterator[Any]:
         def prepared(
             path: Path, dialect: str, batches: Iterator[list[tuple[str, Any]]]
         ) -> Iterator[list[_Record]]:
-            waiting: deque[Future[list[_Record]]] = deque()
+            waiting: deque[tuple[list[tuple[str, Any]], Future[list[_Record]]]] = deque()
             unreadable: SeedError | None = None
             while True:
                 try:
@@ -316,11 +344,11 @@ def _preparer(parallel: bool) -> Iterator[Any]:
                     # the file is the one named.
                     unreadable = exc
                     break
-                waiting.append(pool.submit(_prepare_batch, path, dialect, batch))
+                waiting.append((batch, pool.submit(_prepare_batch, path, dialect, batch)))
                 if len(waiting) > PREPARED_AHEAD:
-                    yield waiting.popleft().result()
+                    yield _result(path, dialect, *waiting.popleft())
             while waiting:
-                yield waiting.popleft().result()
+                yield _result(path, dialect, *waiting.popleft())
             if unreadable is not None:
                 raise unreadable
 
@@ -336,7 +364,6 @@ class _Writer:
     def __init__(self, conn: Connection, report: LoadReport) -> None:
         self.conn, self.report = conn, report
         self._next_id: dict[str, int] = {}
-        self._known: dict[str, dict[str, int]] = {}
         _seen.create(conn)
 
     def close(self) -> None:
@@ -389,24 +416,12 @@ class _Writer:
         return list(range(start, start + count))
 
     def _ids_by_name(self, table: Table, names: list[str]) -> dict[str, int]:
-        """Ids of `names`, inserting the new ones in order of first appearance.
-
-        The ids this load has seen are kept (up to KNOWN_NAMES per table, then forgotten):
-        most authors of a batch appeared in an earlier one, and looking them up again was a
-        fifth of a large load's database time.
-        """
-        known = self._known.setdefault(table.name, {})
-        if len(known) > KNOWN_NAMES:
-            known.clear()
-        unknown = [name for name in dict.fromkeys(names) if name not in known]
-        if unknown:
-            known.update(self._look_up_or_insert(table, unknown))
-        return known
-
-    def _look_up_or_insert(self, table: Table, names: list[str]) -> dict[str, int]:
+        """Ids of `names`, inserting the new ones in order of first appearance."""
+        if not names:
+            return {}
         query = select(table.c.name, table.c.id).where(table.c.name.in_(names))
         found: dict[str, int] = dict(self.conn.execute(query).all())
-        missing = [name for name in names if name not in found]
+        missing = [name for name in dict.fromkeys(names) if name not in found]
         if missing:
             ids = self._new_ids(table, len(missing))
             insert_rows(
@@ -501,35 +516,47 @@ class _Writer:
 
 
 def _secondary_indexes(conn: Connection, table_name: str) -> list[tuple[str, str]]:
-    """(name, definition) of the indexes of `table_name` that back no constraint (no primary
-    key, no UNIQUE): the ones the loader never reads through."""
+    """(name, definition) of the indexes of `table_name` that back no constraint and enforce
+    nothing (no primary key, no UNIQUE, no exclusion): the ones the loader never reads through."""
     if conn.dialect.name == "sqlite":
         query = text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :table "
-            "AND sql IS NOT NULL ORDER BY name"
+            "SELECT l.name, m.sql FROM pragma_index_list(:table) AS l "
+            "JOIN sqlite_master AS m ON m.type = 'index' AND m.name = l.name "
+            "WHERE l.origin = 'c' AND NOT l.\"unique\" ORDER BY l.name"
         )
     else:
         query = text(
             "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
-            "WHERE t.relname = :table AND t.relnamespace = current_schema()::regnamespace "
-            "AND NOT i.indisunique AND NOT i.indisprimary ORDER BY c.relname"
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE t.relname = :table AND n.nspname = current_schema() "
+            "AND NOT (i.indisunique OR i.indisprimary OR i.indisexclusion) ORDER BY c.relname"
         )
     return [(str(name), str(sql)) for name, sql in conn.execute(query, {"table": table_name})]
 
 
 def _defer_indexes(conn: Connection) -> list[tuple[str, str]]:
-    """Drop the secondary indexes of every loaded table that is empty, and return them.
+    """On a first load (no publication yet), drop the secondary indexes of every loaded table
+    that is empty, and return them.
 
     A first load then appends rows to bare tables and `_rebuild_indexes` builds each index once,
     from sorted rows, instead of updating ten B-trees at random places for every row: at
     200,000 publications that is most of the load's database time. The drop is part of the
     load's transaction, so a failed load gets its indexes back with everything else.
+
+    Only a first load: on PostgreSQL, DROP INDEX locks its table until the load commits, and
+    readers of a catalogue that has publications must go on reading it meanwhile (on a first
+    load they wait for it, up to their statement timeout, where they used to read nothing).
     """
     deferred: list[tuple[str, str]] = []
+
+    def empty(table_name: str) -> bool:
+        return bool(conn.execute(text(f"SELECT NOT EXISTS (SELECT 1 FROM {table_name})")).scalar())
+
+    if not empty("publication"):
+        return deferred
     for table_name in LOADED_TABLES:
-        empty = conn.execute(text(f"SELECT NOT EXISTS (SELECT 1 FROM {table_name})")).scalar()
-        if empty:
+        if empty(table_name):
             deferred += _secondary_indexes(conn, table_name)
     for name, _sql in deferred:
         conn.execute(text(f'DROP INDEX "{name}"'))
@@ -575,7 +602,7 @@ def load(
     report = LoadReport(files=seed_files(paths))
     if parallel is None:
         size = sum(path.stat().st_size for path in report.files)
-        parallel = size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
+        parallel = size >= PARALLEL_MIN_BYTES and _usable_cores() > 1
     report.parallel = parallel = parallel and threading.active_count() == 1
     with _preparer(parallel) as prepared, engine.begin() as conn, _load_cache(conn):
         deferred = _defer_indexes(conn)
