@@ -79,7 +79,7 @@ def indexes(engine: Engine) -> list[tuple[str, str, str]]:
             "WHERE schemaname = current_schema() ORDER BY tablename, indexname"
         )
     with engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(text(query))]  # type: ignore[misc]
+        return [(str(a), str(b), str(c)) for a, b, c in conn.execute(text(query))]
 
 
 def without_timestamps(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
