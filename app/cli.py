@@ -44,6 +44,11 @@ def _report(report: loader.LoadReport) -> str:
         f"{report.records} records from {len(report.files)} file(s): {report.inserted} new, "
         f"{report.updated} updated, {report.unchanged} unchanged; data version "
         f"{report.data_version}"
+        + (
+            f"; records prepared in {loader.PREPARING_PROCESSES} processes"
+            if report.parallel
+            else ""
+        )
     )
 
 

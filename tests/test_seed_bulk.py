@@ -1,10 +1,16 @@
 """A large load's fast paths: records prepared in other processes, and a first load's indexes
 built once at its end. Each must write exactly what the plain path writes, fail the same way,
-and leave the schema as the migrations made it."""
+and leave the schema as the migrations made it.
+
+The parallel loads run as users run them, `pubapi seed --parallel` in a process of its own:
+a load prepares in forked processes only from a process with a single thread, and the test
+process has others (test clients' portals).
+"""
 
 import json
 import pickle
-import threading
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +23,11 @@ from app.seed import loader
 from app.seed.loader import LoadReport, SeedError
 from bench.generate import generate
 from tests.conftest import Database
+from tests.test_live_server import clean_env
 from tests.test_seed_loader import dump, sqlite_engine
+
+PUBAPI = str(Path(sys.executable).parent / "pubapi")
+PREPARED = f"; records prepared in {loader.PREPARING_PROCESSES} processes\n"
 
 RECORDS = 1_200  # three batches
 
@@ -49,11 +59,30 @@ def other_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
     other.dispose()
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    # Loads prepare in other processes only from a process running one thread: a test that
-    # ran beside another thread would silently test the plain path.
-    assert threading.active_count() == 1, threading.enumerate()
+def seed(database: Database, path: Path) -> subprocess.CompletedProcess[str]:
+    """`pubapi seed --parallel PATH` into `database`."""
+    env = clean_env(PUBAPI_DATABASE_URL=database.url)
+    command = [PUBAPI, "seed", "--parallel", "--no-progress", str(path)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def refused(database: Database, engine: Engine, path: Path, parallel: bool) -> str:
+    """The error a load of `path` stops with, in a parallel `pubapi seed` or in this process
+    without one, once checked that it changed nothing."""
+    before, schema = dump(engine), indexes(engine)
+    if parallel:
+        done = seed(database, path)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr.startswith("pubapi seed: nothing loaded: "), done.stderr
+        message = done.stderr.removeprefix("pubapi seed: nothing loaded: ").removesuffix("\n")
+    else:
+        with pytest.raises(SeedError) as caught:
+            loader.load(engine, [path], parallel=False)
+        message = str(caught.value)
+    assert dump(engine) == before
+    assert search_index(engine) == []
+    assert indexes(engine) == schema
+    return message
 
 
 def search_index(engine: Engine) -> list[tuple[Any, ...]]:
@@ -88,13 +117,20 @@ def without_timestamps(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any
     return tables
 
 
-def test_parallel_and_plain_loads_write_the_same_database(engine, other_engine, generated):
+def test_parallel_and_plain_loads_write_the_same_database(
+    empty_db, engine, other_engine, generated
+):
     schema = indexes(engine)
-    parallel = loader.load(engine, [generated], parallel=True)
+    done = seed(empty_db, generated)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        f"{RECORDS} records from 1 file(s): {RECORDS} new, 0 updated, 0 unchanged; "
+        f"data version 1{PREPARED}"
+    )
     plain = loader.load(other_engine, [generated], parallel=False)
-    expected: dict[str, Any] = {"records": RECORDS, "inserted": RECORDS, "data_version": 1}
-    assert parallel == LoadReport(files=[generated], **expected, parallel=True)
-    assert plain == LoadReport(files=[generated], **expected, parallel=False)
+    assert plain == LoadReport(
+        files=[generated], records=RECORDS, inserted=RECORDS, data_version=1, parallel=False
+    )
     assert without_timestamps(dump(engine)) == without_timestamps(dump(other_engine))
     assert search_index(engine) == search_index(other_engine)
     assert len(search_index(engine)) == RECORDS
@@ -102,16 +138,21 @@ def test_parallel_and_plain_loads_write_the_same_database(engine, other_engine, 
     assert indexes(engine) == indexes(other_engine) == schema
 
 
-def test_the_index_follows_a_parallel_reload_of_changed_records(engine, generated, tmp_path):
-    loader.load(engine, [generated], parallel=True)
+def test_the_index_follows_a_parallel_reload_of_changed_records(
+    empty_db, engine, generated, tmp_path
+):
+    assert seed(empty_db, generated).returncode == 0
     lines = generated.read_text(encoding="utf-8").splitlines(keepends=True)
     changed = tmp_path / "publications.jsonl"
     # The first record gets a new title; nothing else changes.
     first = lines[0].replace('"title": "', '"title": "Revised: ', 1)
     assert first != lines[0]
     changed.write_text(first + "".join(lines[1:]), encoding="utf-8")
-    report = loader.load(engine, [changed], parallel=True)
-    assert (report.inserted, report.updated, report.unchanged) == (0, 1, RECORDS - 1)
+    done = seed(empty_db, changed)
+    assert done.stdout == (
+        f"{RECORDS} records from 1 file(s): 0 new, 1 updated, {RECORDS - 1} unchanged; "
+        f"data version 2{PREPARED}"
+    )
     with engine.connect() as conn:
         found = conn.execute(
             text("SELECT id FROM publication WHERE title LIKE 'Revised: %'")
@@ -140,25 +181,17 @@ def test_the_index_follows_a_parallel_reload_of_changed_records(engine, generate
     ],
 )
 def test_a_bad_record_fails_a_parallel_load_as_it_fails_a_plain_one(
-    engine, generated, tmp_path, bad_line, message
+    empty_db, engine, generated, tmp_path, bad_line, message
 ):
     lines = generated.read_text(encoding="utf-8").splitlines(keepends=True)
     broken = tmp_path / "publications.jsonl"
     # In the third batch: the first two are written (and the indexes dropped) before it fails.
     broken.write_text("".join(lines[:1000]) + bad_line + "".join(lines[1000:]), encoding="utf-8")
-    schema, before = indexes(engine), dump(engine)
-    errors = []
-    for parallel in (True, False):
-        with pytest.raises(SeedError) as caught:
-            loader.load(engine, [broken], parallel=parallel)
-        errors.append(str(caught.value))
-        assert dump(engine) == before
-        assert search_index(engine) == []
-        assert indexes(engine) == schema
+    errors = [refused(empty_db, engine, broken, parallel) for parallel in (True, False)]
     assert errors == [f"{broken}, {message}"] * 2
 
 
-def test_the_first_bad_record_is_named_when_a_later_one_breaks_the_json(engine, tmp_path):
+def test_the_first_bad_record_is_named_when_a_later_one_breaks_the_json(empty_db, engine, tmp_path):
     # A JSON array read ahead of the preparing processes: its syntax error, 2,400 records
     # later, must not hide the invalid record before it.
     records = [{"key": f"k{i}", "title": f"Title {i}", "authors": ["Ada"]} for i in range(3000)]
@@ -167,27 +200,21 @@ def test_the_first_bad_record_is_named_when_a_later_one_breaks_the_json(engine, 
     broken = tmp_path / "publications.json"
     cut = text_.index('{"key": "k2999"')
     broken.write_text(text_[:cut] + "{oops" + text_[cut:], encoding="utf-8")
-    errors = []
-    for parallel in (True, False):
-        with pytest.raises(SeedError) as caught:
-            loader.load(engine, [broken], parallel=parallel)
-        errors.append(str(caught.value))
+    errors = [refused(empty_db, engine, broken, parallel) for parallel in (True, False)]
     message = "field 'published_on': must be an ISO 8601 date such as 2025-12-31"
     assert errors == [f"{broken}, record 600, {message}"] * 2
 
 
-def test_a_duplicate_key_fails_a_parallel_load_naming_both_places(engine, generated, tmp_path):
+def test_a_duplicate_key_fails_a_parallel_load_naming_both_places(
+    empty_db, engine, generated, tmp_path
+):
     lines = generated.read_text(encoding="utf-8").splitlines(keepends=True)
     twice = tmp_path / "publications.jsonl"
     twice.write_text("".join(lines) + lines[3], encoding="utf-8")
-    before = dump(engine)
-    with pytest.raises(SeedError) as caught:
-        loader.load(engine, [twice], parallel=True)
     key = loader._prepare(twice, "sqlite", "line 4", lines[3].encode()).key
-    assert str(caught.value) == (
-        f"{twice}, line {RECORDS + 1}, field 'key': duplicate key {key!r} (also at {twice}, line 4)"
-    )
-    assert dump(engine) == before
+    errors = [refused(empty_db, engine, twice, parallel) for parallel in (True, False)]
+    duplicate = f"field 'key': duplicate key {key!r} (also at {twice}, line 4)"
+    assert errors == [f"{twice}, line {RECORDS + 1}, {duplicate}"] * 2
 
 
 def test_a_seed_error_crosses_processes_whole():
@@ -244,20 +271,20 @@ def test_the_indexes_a_load_may_drop_are_the_plain_ones(engine):
 
 @pytest.mark.parametrize("parallel", [True, False])
 def test_a_json_array_breaking_off_names_the_bad_record_before_the_break(
-    engine, tmp_path, parallel
+    empty_db, engine, tmp_path, parallel
 ):
     broken = tmp_path / "publications.json"
     broken.write_text('[1, {"key": "a"}, {oops')
-    with pytest.raises(SeedError) as caught:
-        loader.load(engine, [broken], parallel=parallel)
-    assert str(caught.value) == f"{broken}, record 0: a record must be a JSON object"
+    message = refused(empty_db, engine, broken, parallel)
+    assert message == f"{broken}, record 0: a record must be a JSON object"
 
 
 @pytest.mark.parametrize("parallel", [True, False])
-def test_a_record_nested_too_deeply_to_send_fails_as_in_one_process(engine, tmp_path, parallel):
+def test_a_record_nested_too_deeply_to_send_fails_as_in_one_process(
+    empty_db, engine, tmp_path, parallel
+):
     # ijson reads it; pickle, sending it to a preparing process, cannot.
     deep = tmp_path / "publications.json"
     deep.write_text('[{"key": "k", "extra": ' + "[" * 1200 + "]" * 1200 + "}]")
-    with pytest.raises(SeedError) as caught:
-        loader.load(engine, [deep], parallel=parallel)
-    assert str(caught.value) == f"{deep}, record 0, field 'extra': Extra inputs are not permitted"
+    message = refused(empty_db, engine, deep, parallel)
+    assert message == f"{deep}, record 0, field 'extra': Extra inputs are not permitted"

@@ -310,11 +310,12 @@ def _preparer(parallel: bool) -> Iterator[Any]:
     order: in this process, or, when `parallel`, in others while this one writes.
 
     Reading, validating, folding and stemming are most of a load's CPU: beside the database
-    writes, on a machine with two cores, they nearly halve a large load's time. The second
-    process is a fork, made before the load opens its transaction, and only from a process
-    with a single thread (a fork copies no other thread, nor what one was holding). It runs
-    `_prepare` only: it never uses the database. At most PREPARED_AHEAD batches wait for the
-    writer, so memory stays flat.
+    writes, on a machine with two cores, they nearly halve a large load's time. The preparing
+    processes are forks, all made at the pool's first task (Python forks every worker then,
+    before the pool's own thread starts), before the load opens its transaction, and only from
+    a process with a single thread (a fork copies no other thread, nor what one was holding).
+    They run `_prepare` only: they never use the database. At most PREPARED_AHEAD batches wait
+    for the writer, so memory stays flat.
     """
     if not parallel:
         yield lambda path, dialect, batches: (_prepare_batch(path, dialect, b) for b in batches)
