@@ -16,6 +16,10 @@ MAX_REPEATS = 50
 # Characters of the search text `q`, and of a name search on authors or venues: 422 naming it.
 MAX_Q_CHARS = 1000
 MAX_NAME_SEARCH_CHARS = 200
+# Characters of a cursor token, and of a comma-separated list of names (`fields`, `facets`):
+# 422 naming it.
+MAX_CURSOR_CHARS = 1000
+MAX_NAMES_CHARS = 200
 # Bytes of a request body (consent writes), chunked or not: 413 naming `body`.
 MAX_BODY_BYTES = 16 * 1024
 # Beyond these, the HTTP parser itself refuses the request (a request line over 64 KiB, a

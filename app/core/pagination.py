@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response
 
 from app.core.errors import invalid
+from app.core.limits import MAX_CURSOR_CHARS
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 25
@@ -52,7 +53,7 @@ async def page_params(
         str | None,
         Query(
             min_length=1,
-            max_length=1000,
+            max_length=MAX_CURSOR_CHARS,
             description="Opaque token from `meta.next_cursor` (or the `Link` header) for the "
             "next page; constant cost at any depth. Only valid with the filters and sort of "
             "the page that gave it.",

@@ -51,7 +51,7 @@ from app.core.caching import (
 )
 from app.core.config import Settings
 from app.core.errors import unavailable, unavailable_response
-from app.core.limits import MAX_Q_CHARS, MAX_REPEATS
+from app.core.limits import MAX_CURSOR_CHARS, MAX_NAMES_CHARS, MAX_Q_CHARS, MAX_REPEATS
 from app.core.memo import MEMO_INFO
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, page_params
 from app.models import PublicationPublic
@@ -164,7 +164,11 @@ def _list_params(items: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str
             raise ValueError(name)
     if "sort" in single and single["sort"] not in SORTS:
         raise ValueError("sort")
-    for name, longest in (("q", MAX_Q_CHARS), ("cursor", 1000), ("facets", 200)):
+    for name, longest in (
+        ("q", MAX_Q_CHARS),
+        ("cursor", MAX_CURSOR_CHARS),
+        ("facets", MAX_NAMES_CHARS),
+    ):
         if len(single.get(name, "")) > longest:
             raise ValueError(name)
     if single.get("cursor") == "":

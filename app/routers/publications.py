@@ -11,7 +11,7 @@ from app.core.caching import not_modified, versioned
 from app.core.dates import IsoDate
 from app.core.deps import CursorDep, SessionDep
 from app.core.errors import invalid, not_found, problem_responses
-from app.core.limits import MAX_Q_CHARS
+from app.core.limits import MAX_NAMES_CHARS, MAX_Q_CHARS
 from app.core.pagination import PageDep, fingerprint, paginate
 from app.core.search import parse_query
 from app.core.text import printable
@@ -109,7 +109,7 @@ async def selected_fields(
     fields: Annotated[
         str | None,
         Query(
-            max_length=200,
+            max_length=MAX_NAMES_CHARS,
             description="Comma-separated fields to return (sparse fieldset), of "
             f"`{','.join(queries.SEARCH_FIELDS)}` (`snippet` with `q` only); all when absent.",
             examples=["id,title,year"],
@@ -131,7 +131,7 @@ async def one_publication_fields(
     fields: Annotated[
         str | None,
         Query(
-            max_length=200,
+            max_length=MAX_NAMES_CHARS,
             description="Comma-separated fields to return (sparse fieldset), of "
             f"`{','.join(queries.FIELDS)}`; all when absent.",
             examples=["id,title,year"],
@@ -162,7 +162,7 @@ async def selected_facets(
     facets: Annotated[
         str | None,
         Query(
-            max_length=200,
+            max_length=MAX_NAMES_CHARS,
             description="Comma-separated facets to count over the whole filtered set, in "
             f"`meta.facets`, of `{','.join(queries.FACETS)}`.",
             examples=["year,venue"],
