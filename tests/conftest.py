@@ -154,6 +154,25 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     return _new_database(request.param, tmp_path, request)
 
 
+@pytest.fixture
+def engine(empty_db: Database) -> Iterator[Engine]:
+    """An engine on `empty_db`, disposed of after the test."""
+    engine = empty_db.engine()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def other_engine(
+    empty_db: Database, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Engine]:
+    """An engine on a second fresh database of the same kind as `empty_db`."""
+    (tmp_path / "other").mkdir()
+    engine = _new_database(empty_db.kind, tmp_path / "other", request).engine()
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session", params=ENGINES)
 def seeded_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Database:
     """A database loaded with seed_data/ by the real loader, shared by read-only tests."""

@@ -1,9 +1,7 @@
 """The Alembic migrations build exactly the schema the models describe, on both engines."""
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -71,14 +69,6 @@ def copy_of_metadata() -> MetaData:
     for table in metadata.sorted_tables:
         table.to_metadata(copy)
     return copy
-
-
-@pytest.fixture
-def engine(empty_db: Database) -> Iterator[Engine]:
-    """An engine on `empty_db`, disposed of after the test."""
-    engine = empty_db.engine()
-    yield engine
-    engine.dispose()
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:

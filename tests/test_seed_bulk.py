@@ -11,20 +11,18 @@ import json
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, text
 
-from app.core.db import make_engine
 from app.seed import loader
 from app.seed.loader import LoadReport, SeedError
 from bench.generate import generate
 from tests.conftest import Database
 from tests.test_live_server import clean_env
-from tests.test_seed_loader import dump, sqlite_engine
+from tests.test_seed_loader import dump
 
 PUBAPI = str(Path(sys.executable).parent / "pubapi")
 PREPARED = f"; records prepared in {loader.PREPARING_PROCESSES} processes\n"
@@ -37,26 +35,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("bulk") / "publications.jsonl"
     generate(RECORDS, path)
     return path
-
-
-@pytest.fixture
-def engine(empty_db: Database) -> Iterator[Engine]:
-    engine = empty_db.engine()
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def other_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A second empty database of the same kind as `empty_db`."""
-    database: Database = request.getfixturevalue("empty_db")
-    if database.kind == "sqlite":
-        (tmp_path / "other").mkdir()
-        other = sqlite_engine(tmp_path / "other")
-    else:
-        other = make_engine(request.getfixturevalue("postgres_databases").create())
-    yield other
-    other.dispose()
 
 
 def seed(database: Database, path: Path) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,6 @@ import datetime as dt
 import json
 import re
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from app.models.tables import AUTHOR, DATASET_STATE, PUBLICATION, PUBLICATION_AU
 from app.seed import loader
 from app.seed.loader import LoadReport, SeedError
 from app.seed.records import SeedPublication
-from tests.conftest import Database, PostgresDatabases
 from tests.support import BANNER_AUTHOR, ICLR, ICML, SEED_DIR, TEQUILA_AUTHORS, WORKSHOP
 
 SEED_FILE = SEED_DIR / "publications.json"
@@ -87,31 +85,10 @@ def derived_key(record: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def engine(empty_db: Database) -> Iterator[Engine]:
-    engine = empty_db.engine()
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def seeded(engine: Engine) -> Engine:
     """A database of this test's own, holding the seed data."""
     loader.load(engine, [SEED_DIR])
     return engine
-
-
-@pytest.fixture
-def other_engine(empty_db: Database, tmp_path: Path, request: pytest.FixtureRequest):
-    """A second fresh database of the same kind as `empty_db`."""
-    if empty_db.kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'other.db'}"
-        upgrade(url)
-    else:
-        databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
-        url = databases.create()
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def sqlite_engine(directory: Path) -> Engine:
