@@ -129,14 +129,20 @@ class _Record(NamedTuple):
     `_prepare`, in other processes for a large load."""
 
     where: str
-    key: str
-    content_hash: str
     venue: str | None
     authors: list[str]
     # PUBLICATION_COLUMNS but the last (venue_id: the venue's id comes from the database).
     values: tuple[Any, ...]
     # What indexes it for search (app.queries.search.document).
     document: Any
+
+    @property
+    def key(self) -> str:
+        return str(self.values[0])
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.values[1])
 
 
 def seed_files(paths: Iterable[Path]) -> list[Path]:
@@ -245,7 +251,7 @@ def _prepare(path: Path, dialect: str, where: str, raw: Any) -> _Record:
         cite_base(data.title, year, first_author),
     )
     document = search.document(dialect, data.title, data.abstract, data.authors)
-    return _Record(where, values[0], values[1], data.venue, data.authors, values, document)
+    return _Record(where, data.venue, data.authors, values, document)
 
 
 def _prepare_batch(path: Path, dialect: str, batch: list[tuple[str, Any]]) -> list[_Record]:
@@ -283,8 +289,6 @@ def _result(
     JSON array nested too deeply to pickle) is prepared here, to fail as it would here."""
     try:
         return future.result()
-    except SeedError:
-        raise
     except RecursionError:
         return _prepare_batch(path, dialect, batch)
 
