@@ -368,6 +368,41 @@ def test_every_offset_page_together_is_the_whole_list(client):
 
 
 @pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("-published_on", DEFAULT_ORDER),
+        ("published_on", DEFAULT_ORDER),
+        ("title", TITLE_ORDER),
+        ("-title", REVERSE_TITLE_ORDER),
+    ],
+)
+def test_every_numbered_page_is_its_slice_of_the_order(client, sort, expected):
+    """Every limit and offset around the end of the rows with a value (six dated, three
+    titled), where a page is read from one segment, from both, or past the first: the exact
+    slice of the whole order, and a next page exactly when rows remain."""
+    for limit in (1, 2, 3, 4, 7):
+        for offset in range(12):
+            body = get_json(
+                client, "/publications", [("sort", sort), ("limit", limit), ("offset", offset)]
+            )
+            assert ids(body) == expected[offset : offset + limit], (limit, offset)
+            assert (body["meta"]["next_cursor"] is not None) == (offset + limit < 10), (
+                limit,
+                offset,
+            )
+
+
+@pytest.mark.parametrize("sort", ["-published_on", "published_on", "title", "-title"])
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 6, 7])
+def test_a_cursor_walk_of_any_page_length_crosses_into_the_rows_without_a_value(
+    client, sort, limit
+):
+    whole = ids(get_json(client, "/publications", [("sort", sort), ("limit", 10)]))
+    pages = walk_cursors(client, "/publications", [("sort", sort), ("limit", limit)])
+    assert pages == [whole[start : start + limit] for start in range(0, 10, limit)]
+
+
+@pytest.mark.parametrize(
     ("params", "expected"),
     [
         ([], DEFAULT_ORDER),

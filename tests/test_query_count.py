@@ -11,6 +11,9 @@ request makes first (its ETag, and a 304 without further work when the client ho
   /authors/{id}/publications     4: the author exists, then as /publications
   /venues/{id}/publications      4: the venue exists, then as /publications
   /publications/{id}             2: the row, its byline
+A page in date order is read one segment at a time (app/queries/keyset.py): the dated rows,
+then, only when the page reaches past the last of them, the undated ones, in one statement
+more whatever the page's length.
 
 A total is counted once per data version and filters (app/core/memo.py): `statements_of`
 empties the memo first, and the tests at the end pin what the memo saves and when it recounts.
@@ -18,7 +21,7 @@ empties the memo first, and the tests at the end pin what the memo saves and whe
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,19 @@ SEED_TOTALS = {
     "/authors/1/publications": 1,
     "/venues/1/publications": 2,
 }
+# How many of them are dated, for the lists in date order: the dated 2, 4, 5, 7, 8 and 9;
+# author 1's publication 4; venue 1's 2 and 7. Names and counts are never missing.
+SEED_DATED = {
+    "/publications": 6,
+    "/authors/1/publications": 1,
+    "/venues/1/publications": 2,
+}
+
+
+def page_selects(path: str, limit: int, dated: Mapping[str, int]) -> int:
+    """The statements of a page of `limit` rows of `path`: one more when the page, fetched one
+    row long to know whether another follows, reaches past the dated rows."""
+    return LIST_SELECTS[path] + (1 if path in dated and limit + 1 > dated[path] else 0)
 
 
 # Asks for an answer computed afresh, not one the server kept (app/core/answers.py).
@@ -73,7 +89,7 @@ def test_a_page_costs_the_same_whatever_its_length(
 ) -> None:
     body, statements = statements_of(client, f"{path}?limit={limit}")
     assert len(body["results"]) == min(limit, SEED_TOTALS[path])
-    assert statements == expected(seeded_db.kind, LIST_SELECTS[path])
+    assert statements == expected(seeded_db.kind, page_selects(path, limit, SEED_DATED))
 
 
 def test_one_publication_costs_two_selects(client: TestClient, seeded_db: Database) -> None:
@@ -115,18 +131,54 @@ def test_a_revalidated_list_costs_only_the_data_version(
 
 
 def test_a_page_reached_by_cursor_costs_the_same(client: TestClient, seeded_db: Database) -> None:
-    first, _ = statements_of(client, "/publications?limit=3")
+    first, _ = statements_of(client, "/publications?limit=2")
     body, statements = statements_of(
-        client, f"/publications?limit=3&cursor={first['meta']['next_cursor']}"
+        client, f"/publications?limit=2&cursor={first['meta']['next_cursor']}"
     )
-    assert len(body["results"]) == 3
+    assert [row["id"] for row in body["results"]] == [5, 7]
     assert statements == expected(seeded_db.kind, 3)
+    # Dated 8 and 9 are left, then the undated 1, 3, 6, 10: the next page reads both segments.
+    body, statements = statements_of(
+        client, f"/publications?limit=3&cursor={body['meta']['next_cursor']}"
+    )
+    assert [row["id"] for row in body["results"]] == [8, 9, 1]
+    assert statements == expected(seeded_db.kind, 4)
+    # A cursor among the undated rows reads their segment alone.
+    body, statements = statements_of(
+        client, f"/publications?limit=3&cursor={body['meta']['next_cursor']}"
+    )
+    assert [row["id"] for row in body["results"]] == [3, 6, 10]
+    assert body["meta"]["next_cursor"] is None
+    assert statements == expected(seeded_db.kind, 3)
+
+
+@pytest.mark.parametrize(
+    ("offset", "ids", "selects"),
+    [
+        # Ends among the dated rows (the extra row too): one statement for the page.
+        (3, [7, 8], 3),
+        # Reaches the undated rows: they are read in a second statement.
+        (5, [9, 1], 4),
+        # Starts past the dated rows, which the first statement finds empty: how many of the
+        # undated the offset skips is not known without counting the dated, so the page is
+        # then read as the union of both segments, in one statement more.
+        (6, [1, 3], 4),
+        (8, [6, 10], 4),
+    ],
+)
+def test_a_numbered_page_reads_each_date_segment_it_reaches(
+    client: TestClient, seeded_db: Database, offset: int, ids: list[int], selects: int
+) -> None:
+    body, statements = statements_of(client, f"/publications?limit=2&offset={offset}")
+    assert [row["id"] for row in body["results"]] == ids
+    assert statements == expected(seeded_db.kind, selects)
 
 
 def test_an_empty_page_skips_the_byline_query(client: TestClient, seeded_db: Database) -> None:
     body, statements = statements_of(client, "/publications?offset=10000")
     assert body["results"] == []
-    assert statements == expected(seeded_db.kind, 2)
+    # The dated rows, found empty at that offset, then both segments together; the total.
+    assert statements == expected(seeded_db.kind, 3)
 
 
 # A generated data set large enough for limit=200 to fill whole pages: 300 publications with
@@ -137,6 +189,12 @@ GENERATED_TOTALS = {
     "/publications": 300,
     "/authors": 241,
     "/venues": 151,
+    "/authors/1/publications": 300,
+    "/venues/1/publications": 150,
+}
+# Every generated publication is dated.
+GENERATED_DATED = {
+    "/publications": 300,
     "/authors/1/publications": 300,
     "/venues/1/publications": 150,
 }
@@ -192,7 +250,10 @@ def test_a_full_page_of_200_costs_the_same_as_one_row(
         # Every row of the full page carries its whole byline, from the one byline query.
         assert [len(row["authors"]) for row in full["results"]] == [4] * len(full["results"])
     assert one_statements == expected(empty_db.kind, LIST_SELECTS[path])
-    assert full_statements == one_statements
+    # Only a page reaching past the dated rows (venue 1's 150) reads the undated segment too.
+    full_selects = page_selects(path, 200, GENERATED_DATED)
+    assert full_statements == expected(empty_db.kind, full_selects)
+    assert full_selects == LIST_SELECTS[path] + (path == "/venues/1/publications")
 
 
 def recorded_verbs(client: TestClient, url: str) -> tuple[dict[str, Any], list[str]]:
@@ -209,8 +270,8 @@ def test_a_total_is_counted_once_per_data_version(
 ) -> None:
     first, counted = statements_of(client, f"{path}?limit=1")
     again, memoized = recorded_verbs(client, f"{path}?limit=2")
-    assert counted == expected(seeded_db.kind, LIST_SELECTS[path])
-    assert memoized == expected(seeded_db.kind, LIST_SELECTS[path] - 1)
+    assert counted == expected(seeded_db.kind, page_selects(path, 1, SEED_DATED))
+    assert memoized == expected(seeded_db.kind, page_selects(path, 2, SEED_DATED) - 1)
     assert first["meta"]["total"] == again["meta"]["total"] == SEED_TOTALS[path]
 
 
@@ -221,9 +282,9 @@ def test_facet_counts_are_counted_once_per_data_version(
     first, counted = statements_of(client, url)
     again, memoized = recorded_verbs(client, url)
     assert first == again
-    # The page, the total and two facets; then the page only.
-    assert counted == expected(seeded_db.kind, 4)
-    assert memoized == expected(seeded_db.kind, 1)
+    # The page (its dated rows, then the undated), the total and two facets; then the page.
+    assert counted == expected(seeded_db.kind, 5)
+    assert memoized == expected(seeded_db.kind, 2)
 
 
 def test_a_load_that_changes_the_data_is_counted_again(empty_db: Database, tmp_path: Path) -> None:

@@ -28,8 +28,8 @@ class Ordering:
     Every page is an index range read at any depth: rows with a value come first, read from an
     index on (column, id) in the column's direction (for a descending column, an index on
     (column DESC, id)), and the rows without one after them, read by id. A nullable ordering
-    reads the two segments as two limited subqueries, so that neither the planner nor a cursor
-    ever meets `IS NULL` inside a sort.
+    reads the two segments as separate limited statements (`fetch_page`), so that neither the
+    planner nor a cursor ever meets `IS NULL` inside a sort.
     """
 
     column: Any
@@ -74,15 +74,11 @@ class Ordering:
             return [column <= value, or_(column < value, later_id)]
         return [column >= value, or_(column > value, later_id)]
 
-    def page(
-        self,
-        query: Select[Any],
-        limit: int,
-        offset: int = 0,
-        after: Sequence[Any] | None = None,
-        valued_only: bool = False,
-    ) -> Select[Any]:
-        """`limit` rows of `query` in this order, `offset` rows in or after the row `after`.
+    def segments(
+        self, query: Select[Any], after: Sequence[Any] | None = None, valued_only: bool = False
+    ) -> list[Select[Any]]:
+        """`query` from the row `after` on, in this order, as the segments read one after the
+        other (unlimited): the valued rows in index order, then those without a value by id.
 
         `valued_only` says the filters already exclude rows without a value (a date range
         does), so that the second segment is not even asked for.
@@ -90,7 +86,7 @@ class Ordering:
         value, ident = (None, 0) if after is None else self.parse_key(after)
         if not self.nullable:
             where = [] if after is None else self._beyond(value, ident)
-            return query.where(*where).order_by(*self._valued_order()).limit(limit).offset(offset)
+            return [query.where(*where).order_by(*self._valued_order())]
         segments: list[Select[Any]] = []
         if after is None or value is not None:
             where = [self.column.is_not(None)]
@@ -102,6 +98,19 @@ class Ordering:
             if after is not None and value is None:
                 where.append(self.id_column > ident)
             segments.append(query.where(*where).order_by(self.id_column.asc()))
+        return segments
+
+    def page(
+        self,
+        query: Select[Any],
+        limit: int,
+        offset: int = 0,
+        after: Sequence[Any] | None = None,
+        valued_only: bool = False,
+    ) -> Select[Any]:
+        """`limit` rows of `query` in this order, `offset` rows in or after the row `after`,
+        as one statement."""
+        segments = self.segments(query, after, valued_only)
         if len(segments) == 1:
             return segments[0].limit(limit).offset(offset)
         # Each segment is read as far as the page could reach into it, then the two (already
@@ -131,9 +140,22 @@ def fetch_page(
     """Rows of one page of `query` and the key to resume after it (`None` on the last page).
 
     Fetches one row more than asked to know whether a next page exists without counting.
+    The segments of a nullable order are read one after the other, the second only when the
+    first ends within the page: a statement per segment costs less to build and to plan
+    than their union, which page 1 of a million dated rows never needs. Only a page whose
+    offset reaches past every valued row, where what the offset leaves of the second
+    segment is not known without counting the first, is read as the union.
     """
-    page = ordering.page(query, limit + 1, offset or 0, after, valued_only)
-    return split_page(session.execute(page).mappings().all(), ordering, limit)
+    wanted, skip = limit + 1, offset or 0
+    first, *rest = ordering.segments(query, after, valued_only)
+    rows = list(session.execute(first.limit(wanted).offset(skip)).mappings())
+    if rest and len(rows) < wanted:
+        if rows or not skip:
+            rows += session.execute(rest[0].limit(wanted - len(rows))).mappings()
+        else:
+            page = ordering.page(query, wanted, skip, after, valued_only)
+            rows = list(session.execute(page).mappings())
+    return split_page(rows, ordering, limit)
 
 
 def split_page(

@@ -168,7 +168,8 @@ def list_publications(
     after: Sequence[Any] | None = None,
     fields: frozenset[str] = ALL_FIELDS,
 ) -> Found:
-    """One page: three queries (rows, bylines, count) whatever the page length.
+    """One page: the rows, their bylines and the count, whatever the page length (the rows
+    in a second statement when the page reaches past the dated ones: `fetch_page`).
 
     Only the columns of the requested `fields` are read (and the bylines only when `authors`
     is one of them).
