@@ -6,7 +6,9 @@ Text is folded (case and accents), split into runs of letters and digits, and st
 the terms made here. So both engines match exactly the same documents for the same `q`.
 """
 
+import bisect
 import html
+import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -17,6 +19,9 @@ import snowballstemmer
 from app.core.text import fold, fold_letters
 
 WORD = re.compile(r"[^\W_]+")
+# The same words in ASCII text, and what separates them there.
+ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 QUOTED = re.compile(r'"([^"]*)"?')
 MAX_TERMS = 32
 # Lexemes longer than this are not indexed (PostgreSQL's limit is 2 KiB; no word is this long).
@@ -105,41 +110,55 @@ def parse_query(text: str) -> SearchQuery:
 
 
 def snippet(text: str, query: SearchQuery) -> str:
-    """The passage of `text` with the most matches, HTML-escaped, matches in `<mark>`."""
-    spans = [(m.start(), m.end()) for m in WORD.finditer(text)]
-    if not spans:
+    """The passage of `text` with the most matches, HTML-escaped, matches in `<mark>`.
+
+    The passage is the first window of SNIPPET_WORDS words holding the most matches, begun a
+    little before its first match so that it reads in context. Each distinct word is judged
+    once (stemmed, or compared with the prefix); the window is found from the matches alone.
+    """
+    if text.isascii():
+        # ASCII folds by lowercasing, letter for letter, and its words are its runs of ASCII
+        # letters and digits: split at everything else, at once.
+        folded = text.lower().translate(ASCII_SEPARATORS).split()
+        pattern = ASCII_WORD
+    else:
+        folded = [fold(found) for found in WORD.findall(text)]
+        pattern = WORD
+    if not folded:
         return html.escape(text)
-    if text.isascii():  # ASCII folds by lowercasing, letter for letter: fold it all at once
-        lowered = text.lower()
-        folded = [lowered[start:end] for start, end in spans]
+    distinct = list(set(folded))
+    # (map and compress judge the words in C: half the time of a comprehension)
+    matching = set(
+        itertools.compress(distinct, map(query.stems().__contains__, map(stem, distinct)))
+    )
+    if query.prefix is not None:
+        starts = map(str.startswith, distinct, itertools.repeat(query.prefix))
+        matching.update(itertools.compress(distinct, starts))
+    hits = [i for i, word in enumerate(folded) if word in matching]
+    count = len(folded)
+    if count <= SNIPPET_WORDS:
+        first, last = 0, count
     else:
-        folded = [fold(text[start:end]) for start, end in spans]
-    stems, prefix = query.stems(), query.prefix
-    hits = [
-        stem(word) in stems or (prefix is not None and word.startswith(prefix)) for word in folded
-    ]
-    if len(spans) <= SNIPPET_WORDS:
-        first, last = 0, len(spans)
-    else:
-        best, best_at, window = -1, 0, sum(hits[:SNIPPET_WORDS])
-        for at in range(len(spans) - SNIPPET_WORDS + 1):
-            if at:
-                window += hits[at + SNIPPET_WORDS - 1] - hits[at - 1]
-            if window > best:
-                best, best_at = window, at
-        # Start a little before the first match, so that it reads in context.
-        first_hit = next((i for i in range(best_at, best_at + SNIPPET_WORDS) if hits[i]), best_at)
-        first = max(0, min(first_hit - 3, len(spans) - SNIPPET_WORDS))
+        # The window holding the most matches begins, at the earliest, at a match: the first
+        # match of the first such window.
+        best, first_hit = 0, 0
+        for n, at in enumerate(hits):
+            inside = bisect.bisect_left(hits, at + SNIPPET_WORDS, n) - n
+            if inside > best:
+                best, first_hit = inside, at
+        first = max(0, min(first_hit - 3, count - SNIPPET_WORDS))
         last = first + SNIPPET_WORDS
-    begin = 0 if first == 0 else spans[first][0]
-    end = len(text) if last >= len(spans) else spans[last - 1][1]
+    shown = set(hits[bisect.bisect_left(hits, first) : bisect.bisect_left(hits, last)])
+    window = list(itertools.islice(pattern.finditer(text), first, last))
+    begin = 0 if first == 0 else window[0].start()
+    end = len(text) if last >= count else window[-1].end()
     out = ["…" if begin else ""]
     cursor = begin
-    for (start, stop), hit in zip(spans[first:last], hits[first:last], strict=True):
-        if hit:
-            out.append(html.escape(text[cursor:start]))
-            out.append(f"<mark>{html.escape(text[start:stop])}</mark>")
-            cursor = stop
+    for i, match in enumerate(window, start=first):
+        if i in shown:
+            out.append(html.escape(text[cursor : match.start()]))
+            out.append(f"<mark>{html.escape(match.group())}</mark>")
+            cursor = match.end()
     out.append(html.escape(text[cursor:end]))
     out.append("…" if end < len(text) else "")
     return "".join(out)
