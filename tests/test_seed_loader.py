@@ -208,6 +208,26 @@ def test_table_counts_after_loading_the_seed(engine):
     }
 
 
+def test_a_load_leaves_the_planner_statistics_of_every_table_it_wrote(engine):
+    """The search table's too: without them PostgreSQL guesses how many documents a word
+    matches. (SQLite analyzes every table holding rows, FTS5's own among them.)"""
+    loader.load(engine, [SEED_DIR])
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            query = "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()"
+        else:
+            query = "SELECT DISTINCT tbl FROM sqlite_stat1"
+        analyzed = {name for (name,) in conn.exec_driver_sql(query)}
+    loaded = {"publication", "publication_author", "author", "venue"}
+    if engine.dialect.name == "postgresql":
+        assert analyzed == loaded | {"publication_search"}
+    else:
+        fts5 = {
+            f"publication_search_{part}" for part in ("config", "content", "data", "docsize", "idx")
+        }
+        assert analyzed == loaded | fts5 | {"alembic_version"}
+
+
 # --- idempotence ------------------------------------------------------------------------------
 
 

@@ -507,7 +507,11 @@ class _Writer:
             self.conn.execute(text("PRAGMA analysis_limit = 1000"))
             self.conn.execute(text("ANALYZE"))
         else:
-            self.conn.execute(text("ANALYZE publication, publication_author, author, venue"))
+            # The search table too: without its statistics PostgreSQL guesses how many
+            # documents a word matches.
+            self.conn.execute(
+                text("ANALYZE publication, publication_author, author, venue, publication_search")
+            )
         version = self.conn.execute(select(STATE.c.version).where(STATE.c.id == 1)).scalar()
         new_version = (version or 0) + 1
         now = dt.datetime.now(dt.UTC)
