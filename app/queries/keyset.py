@@ -148,13 +148,13 @@ def fetch_page(
     """
     wanted, skip = limit + 1, offset or 0
     first, *rest = ordering.segments(query, after, valued_only)
-    rows = list(session.execute(first.limit(wanted).offset(skip)).mappings())
+    rows = list(session.execute(first.limit(wanted).offset(skip)).mappings().all())
     if rest and len(rows) < wanted:
         if rows or not skip:
-            rows += session.execute(rest[0].limit(wanted - len(rows))).mappings()
+            rows += session.execute(rest[0].limit(wanted - len(rows))).mappings().all()
         else:
             page = ordering.page(query, wanted, skip, after, valued_only)
-            rows = list(session.execute(page).mappings())
+            rows = list(session.execute(page).mappings().all())
     return split_page(rows, ordering, limit)
 
 

@@ -339,7 +339,9 @@ def public_items(
 def _bylines(session: Session, publication_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     bylines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if publication_ids:
-        for pub_id, author_id, name, position in session.execute(BYLINES, {"ids": publication_ids}):
+        # Fetched at once: iterating the result would fetch row by row through SQLAlchemy.
+        found = session.execute(BYLINES, {"ids": publication_ids}).all()
+        for pub_id, author_id, name, position in found:
             bylines[pub_id].append({"id": author_id, "name": name, "position": position})
     return bylines
 
