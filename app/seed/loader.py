@@ -509,9 +509,8 @@ class _Writer:
         else:
             # The search table too: without its statistics PostgreSQL guesses how many
             # documents a word matches.
-            self.conn.execute(
-                text("ANALYZE publication, publication_author, author, venue, publication_search")
-            )
+            tables = ", ".join((*LOADED_TABLES, "publication_search"))
+            self.conn.execute(text(f"ANALYZE {tables}"))
         version = self.conn.execute(select(STATE.c.version).where(STATE.c.id == 1)).scalar()
         new_version = (version or 0) + 1
         now = dt.datetime.now(dt.UTC)
