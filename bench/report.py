@@ -8,6 +8,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bench.endpoints import plain
+
 PUBAPI = "pubapi-sqlite"
 PUBAPI_PG = "pubapi-postgresql"
 DATASETTE = "datasette"
@@ -77,25 +79,27 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                     f"{share:.0%}",
                 )
             )
-    revalidate, hot_list = _row(results, "revalidate", "hot"), _row(results, "list", "hot")
-    if revalidate is not None and hot_list is not None:
-        fast, page = _median(revalidate, PUBAPI), _median(hot_list, PUBAPI)
+    revalidate = _row(results, "revalidate", "hot")
+    if revalidate is not None:
+        # Against the same page's 200s, measured in the same rounds (`endpoints.plain`).
+        fast, page = _median(revalidate, PUBAPI), _median(revalidate, plain(PUBAPI))
         if fast is not None and page is not None:
             ratio = fast["requests_per_s"] / page["requests_per_s"]
             targets.append(
                 _target(
-                    "revalidate (304) faster than the hot list",
+                    "revalidate (304) faster than the hot list (side by side)",
                     ratio,
                     f"> 1{TIMES}",
                     ratio > 1,
-                    f"{ratio:.2f}{TIMES} the hot list's req/s",
+                    f"{ratio:.2f}{TIMES} the hot list's req/s "
+                    f"({fast['requests_per_s']:,.0f} against {page['requests_per_s']:,.0f})",
                 )
             )
     deep = deep_ratio(results, PUBAPI)
     if deep is not None:
         targets.append(
             _target(
-                f"deep page p50 ≤ {DEEP_RATIO:g}{TIMES} page 1 p50 (cold)",
+                f"deep page p50 ≤ {DEEP_RATIO:g}{TIMES} page 1 p50 (cold, one URL each)",
                 deep,
                 f"≤ {DEEP_RATIO:g}{TIMES}",
                 deep <= DEEP_RATIO,
@@ -128,12 +132,14 @@ def evaluate_targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def deep_ratio(results: Mapping[str, Any], server: str) -> float | None:
-    """p50 of the cold deep page over p50 of the cold page 1 of the whole set.
+    """p50 of the deep page at 90% over p50 of page 1 of the whole set, both one URL, cold.
 
     Cold, because a hot page is a kept answer, whatever its depth: only the database's work
-    tells a deep page from the first.
+    tells a deep page from the first. One URL each, so that both are read from the same kind
+    of cache: the 500 cold deep pages are 500 places in the file, page 1 one place that stays
+    in memory, and their ratio measured the page cache, not the depth.
     """
-    deep, first = _row(results, "deep", "cold"), _row(results, "page-1", "cold")
+    deep, first = _row(results, "deep-90", "cold"), _row(results, "page-1", "cold")
     if deep is None or first is None:
         return None
     d, f = _median(deep, server), _median(first, server)
@@ -328,7 +334,10 @@ def render(results: Mapping[str, Any]) -> str:
         "the list (`URLs` column) with `Cache-Control: no-cache`, so that no answer cache serves "
         "it. Deep pages resume at 85-95% of the whole set in date order (pubapi: a cursor, "
         "Datasette: `_next`); hot deep is at 90%. **list** cold asks page 1 of each year; "
-        "**page-1** cold asks page 1 of the whole set, the page a deep page is compared with.",
+        "**page-1** cold asks page 1 of the whole set, and **deep-90** cold the deep page at "
+        "90%: one URL each, the pair a deep page's cost is compared on. **revalidate** asks "
+        "the hot list with its ETag (`If-None-Match`: 304s) and, in the same rounds, "
+        "alternating with it, the same URL without (200s): the pair a 304 is compared on.",
         f"- Per endpoint and variant: a {s['warmup_s']} s warm-up run per server that also checks "
         "the status of every answer (200, or 304 for revalidate); then "
         f"{s['rounds']} round(s) of {s['duration_s']} s per server, the order of the servers "
@@ -361,7 +370,8 @@ def render(results: Mapping[str, Any]) -> str:
     deep = deep_ratio(results, PUBAPI)
     if deep is not None:
         lines += [
-            f"Deep page vs page 1 (pubapi, SQLite, cold, p50): {deep:.2f}{TIMES}"
+            f"Deep page at 90% vs page 1 (pubapi, SQLite, cold, one URL each, p50): "
+            f"{deep:.2f}{TIMES}"
             + (
                 f"; PostgreSQL: {pg:.2f}{TIMES}"
                 if (pg := deep_ratio(results, PUBAPI_PG)) is not None

@@ -338,6 +338,11 @@ def test_both_servers_are_asked_the_same_questions():
         "/pubs/publications.json?_sort_desc=published_on&_size=20&_labels=on&_next=D900"
     ]
     assert mine[("deep", "cold")] == ["/publications?limit=20&cursor=D910"]
+    # The deep page of the depth comparison is the hot one, asked cold.
+    assert mine[("deep-90", "cold")] == ["/publications?limit=20&cursor=D900"]
+    assert theirs[("deep-90", "cold")] == [
+        "/pubs/publications.json?_sort_desc=published_on&_size=20&_labels=on&_next=D900"
+    ]
     assert theirs[("search-common", "hot")] == [
         "/pubs/publications.json?_search=model&_size=20&_labels=on"
     ]
@@ -398,6 +403,7 @@ def test_first_rows_are_compared_only_on_resumed_pages():
     assert endpoints.compared("list", "hot") == ("total", "order:published_on")
     assert endpoints.compared("deep", "hot") == ("total", "order:published_on", "first")
     assert endpoints.compared("page-1", "cold") == ("total", "order:published_on")
+    assert endpoints.compared("deep-90", "cold") == ("total", "order:published_on", "first")
     assert endpoints.compared("authors", "hot") == ("total", "order:publication_count")
     assert endpoints.compared("authors", "cold")[-1] == "first"
 
@@ -426,7 +432,14 @@ def _results() -> dict[str, Any]:
             row("deep", "hot", pubapi_sqlite=_median(850, p50=2.6), datasette=_median(100)),
             row("deep", "cold", pubapi_sqlite=_median(500, p50=2.6), datasette=_median(251)),
             row("page-1", "cold", pubapi_sqlite=_median(700, p50=2.0), datasette=_median(300)),
-            row("revalidate", "hot", pubapi_sqlite=_median(1500)),
+            row("deep-90", "cold", pubapi_sqlite=_median(650, p50=2.4), datasette=_median(300)),
+            # The 304s, and the 200s of the same page in the same rounds.
+            row(
+                "revalidate",
+                "hot",
+                pubapi_sqlite=_median(1500),
+                **{"pubapi_sqlite+200": _median(1400)},
+            ),
             row("bare", "hot", bare=_median(3000)),
         ],
         "ingest": {
@@ -444,16 +457,23 @@ def test_targets_are_computed_from_the_numbers():
         f"list cold: pubapi ≥ 2{X} Datasette req/s": True,  # 600 / 300
         f"deep cold: pubapi ≥ 2{X} Datasette req/s": False,  # 500 / 251
         f"page-1 cold: pubapi ≥ 2{X} Datasette req/s": True,  # 700 / 300
+        f"deep-90 cold: pubapi ≥ 2{X} Datasette req/s": True,  # 650 / 300
         "list hot: ≥ 25% of bare FastAPI req/s": True,  # 900 / 3000
         "deep hot: ≥ 25% of bare FastAPI req/s": True,  # 850 / 3000
         "revalidate hot: ≥ 25% of bare FastAPI req/s": True,
-        "revalidate (304) faster than the hot list": True,  # 1500 > 900
-        f"deep page p50 ≤ 1.25{X} page 1 p50 (cold)": False,  # 2.6 / 2.0
+        "revalidate (304) faster than the hot list (side by side)": True,  # 1500 > 1400
+        # The deep page at 90% (2.4) against page 1 (2.0), not the 500 cold deep ones (2.6).
+        f"deep page p50 ≤ 1.25{X} page 1 p50 (cold, one URL each)": True,  # 2.4 / 2.0
         f"pubapi seed ≥ 0.5{X} sqlite-utils insert rows/s": False,  # 5000 / 20000
         "RSS per pubapi worker stated": True,
     }
-    assert targets[f"deep page p50 ≤ 1.25{X} page 1 p50 (cold)"]["shown"] == f"1.30{X}"
+    assert (
+        targets[f"deep page p50 ≤ 1.25{X} page 1 p50 (cold, one URL each)"]["shown"] == f"1.20{X}"
+    )
     assert targets["list hot: ≥ 25% of bare FastAPI req/s"]["shown"] == "30%"
+    assert targets["revalidate (304) faster than the hot list (side by side)"]["shown"] == (
+        f"1.07{X} the hot list's req/s (1,500 against 1,400)"
+    )
     assert targets["RSS per pubapi worker stated"]["shown"] == "100 MiB, 96 MiB"
 
 
@@ -557,9 +577,12 @@ def test_report_tables_show_the_numbers_and_the_verdicts():
     assert (
         f"| pubapi seed ≥ 0.5{X} sqlite-utils insert rows/s | 0.50{X} | ≥ 0.5{X} | ✓ |" in markdown
     )
-    assert f"Deep page vs page 1 (pubapi, SQLite, cold, p50): 1.30{X}." in markdown
     assert (
-        "**8 of 10 targets met** (see [Targets](#targets)). The whole run took 1.5 min" in markdown
+        f"Deep page at 90% vs page 1 (pubapi, SQLite, cold, one URL each, p50): 1.20{X}."
+        in markdown
+    )
+    assert (
+        "**10 of 11 targets met** (see [Targets](#targets)). The whole run took 1.5 min" in markdown
     )
 
 
@@ -590,6 +613,7 @@ COMPARED = ("list", "deep", "search-common", "search-rare", "by-id", "authors", 
 LABELS = {
     *((endpoint, variant) for endpoint in (*COMPARED, "venue-year") for variant in ("hot", "cold")),
     ("page-1", "cold"),
+    ("deep-90", "cold"),
     ("revalidate", "hot"),
     ("bare", "hot"),
 }
