@@ -20,6 +20,7 @@ from pathlib import Path
 from app.core.migrations import upgrade
 from app.core.text import fold
 from app.exports.keys import cite_base
+from app.queries import bylines
 
 YEARS = range(2015, 2025)  # ten years, each holding about 10% of the publications
 VENUES = 50
@@ -216,6 +217,7 @@ def generate_sqlite(path: Path, count: int, seed: int = 20260101) -> Generated:
             ORDER BY n.i, p.position
             """
         )
+        conn.execute(bylines.refresh_sql("sqlite"))
         for _name, sql in indexes:
             conn.execute(sql)
         conn.execute(

@@ -1,12 +1,13 @@
 """The Alembic migrations build exactly the schema the models describe, on both engines."""
 
+import json
 from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Engine, Integer, MetaData, String, inspect
+from sqlalchemy import Column, Engine, Integer, MetaData, String, inspect, text
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.db import metadata
@@ -149,3 +150,46 @@ def test_the_comparison_reports_a_changed_type(engine: Engine) -> None:
     assert (operation, schema, table, column) == ("modify_type", None, "publication", "year")
     assert (isinstance(existing, Integer), isinstance(new, String)) == (True, True)
     assert isinstance(metadata.tables["publication"].c.year.type, Integer)
+
+
+def test_the_byline_migration_fills_in_publications_loaded_before_it(
+    empty_db: Database, engine: Engine
+) -> None:
+    """0007 copies each byline onto its publication's row, in position order, as the API shows
+    it; a publication without authors gets an empty one."""
+    command.downgrade(alembic_config(empty_db.url), "0006")
+    engine.dispose()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO publication (id, key, content_hash) "
+                "VALUES (1, 'k1', 'h1'), (2, 'k2', 'h2')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO author (id, name, sort_name, publication_count) "
+                "VALUES (1, 'Zoë Ölm', 'zoe olm', 1), (2, 'Bo \"B\" Li', 'bo \"b\" li', 1)"
+            )
+        )
+        # Inserted out of position order.
+        conn.execute(
+            text(
+                "INSERT INTO publication_author (publication_id, position, author_id) "
+                "VALUES (2, 2, 1), (2, 1, 2)"
+            )
+        )
+    upgrade(empty_db.url)
+    engine.dispose()
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT id, byline FROM publication ORDER BY id")).all()
+    assert [(ident, json.loads(byline)) for ident, byline in found] == [
+        (1, []),
+        (
+            2,
+            [
+                {"id": 2, "name": 'Bo "B" Li', "position": 1},
+                {"id": 1, "name": "Zoë Ölm", "position": 2},
+            ],
+        ),
+    ]

@@ -6,11 +6,13 @@ away from pysqlite); PostgreSQL's driver opens transactions without a statement 
 
 Statements per request, besides that BEGIN and the read of the data version that every data
 request makes first (its ETag, and a 304 without further work when the client holds it):
-  /publications                  3: the page, the bylines of all its rows, the total
+  /publications                  2: the page (each row with its byline), the total
   /authors, /venues              2: the page, the total
-  /authors/{id}/publications     4: the author exists, then as /publications
-  /venues/{id}/publications      4: the venue exists, then as /publications
-  /publications/{id}             2: the row, its byline
+  /authors/{id}/publications     3: the author exists, then as /publications
+  /venues/{id}/publications      3: the venue exists, then as /publications
+  /publications/{id}             1: the row, with its byline
+Bylines are read with their rows, from the copy each publication row keeps
+(app/queries/bylines.py): no byline query, however many rows or authors a page has.
 A page in date order is read one segment at a time (app/queries/keyset.py): the dated rows,
 then, only when the page reaches past the last of them, the undated ones, in one statement
 more whatever the page's length.
@@ -34,11 +36,11 @@ from tests.conftest import Database
 from tests.support import recorded_statements
 
 LIST_SELECTS = {
-    "/publications": 3,
+    "/publications": 2,
     "/authors": 2,
     "/venues": 2,
-    "/authors/1/publications": 4,
-    "/venues/1/publications": 4,
+    "/authors/1/publications": 3,
+    "/venues/1/publications": 3,
 }
 # Seed totals of each list above (seed_data/publications.json).
 SEED_TOTALS = {
@@ -92,14 +94,14 @@ def test_a_page_costs_the_same_whatever_its_length(
     assert statements == expected(seeded_db.kind, page_selects(path, limit, SEED_DATED))
 
 
-def test_one_publication_costs_two_selects(client: TestClient, seeded_db: Database) -> None:
+def test_one_publication_costs_one_select(client: TestClient, seeded_db: Database) -> None:
     """On SQLite the lean path (app/core/lean.py) answers it, on a connection of its own: its
     statements are traced there, with the ROLLBACK that ends its read."""
     lean = client.app.state.lean_reads  # type: ignore[attr-defined]
     if seeded_db.kind == "postgresql":
         assert lean is None
         body, statements = statements_of(client, "/publications/4")
-        assert statements == expected(seeded_db.kind, 2)
+        assert statements == expected(seeded_db.kind, 1)
     else:
         traced: list[str] = []
         lean.connection().set_trace_callback(traced.append)
@@ -109,7 +111,7 @@ def test_one_publication_costs_two_selects(client: TestClient, seeded_db: Databa
             lean.connection().set_trace_callback(None)
         assert statements == []
         assert [sql.split(None, 1)[0].upper() for sql in traced] == [
-            *expected(seeded_db.kind, 2),
+            *expected(seeded_db.kind, 1),
             "ROLLBACK",
         ]
     assert len(body["authors"]) == 10
@@ -136,34 +138,34 @@ def test_a_page_reached_by_cursor_costs_the_same(client: TestClient, seeded_db: 
         client, f"/publications?limit=2&cursor={first['meta']['next_cursor']}"
     )
     assert [row["id"] for row in body["results"]] == [5, 7]
-    assert statements == expected(seeded_db.kind, 3)
+    assert statements == expected(seeded_db.kind, 2)
     # Dated 8 and 9 are left, then the undated 1, 3, 6, 10: the next page reads both segments.
     body, statements = statements_of(
         client, f"/publications?limit=3&cursor={body['meta']['next_cursor']}"
     )
     assert [row["id"] for row in body["results"]] == [8, 9, 1]
-    assert statements == expected(seeded_db.kind, 4)
+    assert statements == expected(seeded_db.kind, 3)
     # A cursor among the undated rows reads their segment alone.
     body, statements = statements_of(
         client, f"/publications?limit=3&cursor={body['meta']['next_cursor']}"
     )
     assert [row["id"] for row in body["results"]] == [3, 6, 10]
     assert body["meta"]["next_cursor"] is None
-    assert statements == expected(seeded_db.kind, 3)
+    assert statements == expected(seeded_db.kind, 2)
 
 
 @pytest.mark.parametrize(
     ("offset", "ids", "selects"),
     [
         # Ends among the dated rows (the extra row too): one statement for the page.
-        (3, [7, 8], 3),
+        (3, [7, 8], 2),
         # Reaches the undated rows: they are read in a second statement.
-        (5, [9, 1], 4),
+        (5, [9, 1], 3),
         # Starts past the dated rows, which the first statement finds empty: how many of the
         # undated the offset skips is not known without counting the dated, so the page is
         # then read as the union of both segments, in one statement more.
-        (6, [1, 3], 4),
-        (8, [6, 10], 4),
+        (6, [1, 3], 3),
+        (8, [6, 10], 3),
     ],
 )
 def test_a_numbered_page_reads_each_date_segment_it_reaches(
@@ -174,7 +176,9 @@ def test_a_numbered_page_reads_each_date_segment_it_reaches(
     assert statements == expected(seeded_db.kind, selects)
 
 
-def test_an_empty_page_skips_the_byline_query(client: TestClient, seeded_db: Database) -> None:
+def test_an_empty_page_past_the_end_costs_the_union_fallback(
+    client: TestClient, seeded_db: Database
+) -> None:
     body, statements = statements_of(client, "/publications?offset=10000")
     assert body["results"] == []
     # The dated rows, found empty at that offset, then both segments together; the total.
@@ -247,7 +251,7 @@ def test_a_full_page_of_200_costs_the_same_as_one_row(
     assert (one["meta"]["total"], full["meta"]["total"]) == (total, total)
     assert (len(one["results"]), len(full["results"])) == (1, min(200, total))
     if "publication" in path:
-        # Every row of the full page carries its whole byline, from the one byline query.
+        # Every row of the full page carries its whole byline, read with the row.
         assert [len(row["authors"]) for row in full["results"]] == [4] * len(full["results"])
     assert one_statements == expected(empty_db.kind, LIST_SELECTS[path])
     # Only a page reaching past the dated rows (venue 1's 150) reads the undated segment too.

@@ -362,7 +362,7 @@ def test_fields_do_not_change_the_total_or_filters(client):
 
 # --- the database reads only what is asked ---------------------------------------------------
 
-WATCHED = ("abstract", "publication_author", "venue")
+WATCHED = ("abstract", "byline", "publication_author", "venue")
 
 
 def statement_summary(client: TestClient, url: str) -> list[tuple[str, list[str]]]:
@@ -387,7 +387,7 @@ def statement_summary(client: TestClient, url: str) -> list[tuple[str, list[str]
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        # The page and the total: no abstract, no venue join, no byline query. Each page here
+        # The page and the total: no abstract, no venue join, no byline. Each page here
         # reaches past the seed's six dated publications (three titled, with `sort=title`):
         # it is read in two statements, the rows with a value, then those without.
         ("/publications?fields=id,title", [("SELECT", []), ("SELECT", []), ("SELECT", [])]),
@@ -411,19 +411,19 @@ def statement_summary(client: TestClient, url: str) -> list[tuple[str, list[str]
             "/publications?fields=id,venue",
             [("SELECT", ["venue"]), ("SELECT", ["venue"]), ("SELECT", [])],
         ),
-        # Asking for the authors runs the byline query, still without the abstract.
+        # Asking for the authors reads each row's byline with the row, still without the
+        # abstract, and without the byline table (app/queries/bylines.py).
         (
             "/publications?fields=id,authors",
-            [("SELECT", []), ("SELECT", []), ("SELECT", ["publication_author"]), ("SELECT", [])],
+            [("SELECT", ["byline"]), ("SELECT", ["byline"]), ("SELECT", [])],
         ),
-        ("/publications/10?fields=authors", [("SELECT", []), ("SELECT", ["publication_author"])]),
+        ("/publications/10?fields=authors", [("SELECT", ["byline"])]),
         # Without `fields`, everything is read (this is what the checks above would catch).
         (
             "/publications",
             [
-                ("SELECT", ["abstract", "venue"]),
-                ("SELECT", ["abstract", "venue"]),
-                ("SELECT", ["publication_author"]),
+                ("SELECT", ["abstract", "byline", "venue"]),
+                ("SELECT", ["abstract", "byline", "venue"]),
                 ("SELECT", []),
             ],
         ),

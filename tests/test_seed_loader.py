@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, MetaData, select, update
 from tqdm import tqdm
 
 from app.core.db import make_engine
 from app.core.migrations import upgrade
 from app.models.tables import AUTHOR, DATASET_STATE, PUBLICATION, PUBLICATION_AUTHOR, VENUE
+from app.queries.bylines import decode, refresh
 from app.seed import loader
 from app.seed.loader import LoadReport, SeedError
 from app.seed.records import SeedPublication
@@ -313,6 +314,69 @@ def test_changed_venue_updates_in_place_and_recounts_venues(seeded, tmp_path):
     ]
     # The byline of the updated publication is rewritten unchanged.
     assert bylines(seeded) == SEED_BYLINES
+
+
+def stored_bylines(engine: Engine) -> dict[int, list[dict[str, Any]]]:
+    """Each publication's byline as its row keeps it (app/queries/bylines.py), decoded."""
+    P = PUBLICATION.c
+    return {ident: decode(text) for ident, text in rows(engine, P.id, P.byline)}
+
+
+def rebuilt_bylines(engine: Engine) -> dict[int, list[dict[str, Any]]]:
+    """The same, rebuilt in SQL from publication_author (what the migration fills in)."""
+    with engine.begin() as conn:
+        refresh(conn)
+    return stored_bylines(engine)
+
+
+def byline(*authors: tuple[int, str]) -> list[dict[str, Any]]:
+    return [
+        {"id": ident, "name": name, "position": position}
+        for position, (ident, name) in enumerate(authors, start=1)
+    ]
+
+
+def test_each_publication_row_keeps_its_byline_as_the_api_shows_it(seeded):
+    P = PUBLICATION.c
+    stored = stored_bylines(seeded)
+    assert stored == {
+        **{ident: [] for ident in range(1, 11)},
+        4: byline(*enumerate(TEQUILA_AUTHORS, start=1)),
+        10: byline((11, BANNER_AUTHOR)),
+    }
+    # Compact JSON, names as they are (not \u-escaped); a publication without authors: [].
+    assert rows(seeded, P.id, P.byline)[9] == (
+        10,
+        '[{"id":11,"name":"Moritz von Knebel","position":1}]',
+    )
+    assert rows(seeded, P.id, P.byline)[0] == (1, "[]")
+    # The loader's copy and the one rebuilt from publication_author in SQL agree.
+    assert rebuilt_bylines(seeded) == stored
+
+
+def test_a_reload_that_changes_a_byline_rewrites_its_copy(engine, tmp_path):
+    record = {"key": "k1", "title": "One", "authors": ["Zoë Ölm", "Bo"]}
+    other = {"key": "k2", "title": "Two", "authors": ["Bo"]}
+    loader.load(engine, [write_jsonl(tmp_path / "a.jsonl", [record, other])])
+    assert stored_bylines(engine) == {1: byline((1, "Zoë Ölm"), (2, "Bo")), 2: byline((2, "Bo"))}
+
+    record["authors"] = ["Bo", "Cy", "Zoë Ölm"]
+    report = loader.load(engine, [write_jsonl(tmp_path / "b.jsonl", [record, other])])
+    assert (report.updated, report.unchanged) == (1, 1)
+    stored = stored_bylines(engine)
+    assert stored == {1: byline((2, "Bo"), (3, "Cy"), (1, "Zoë Ölm")), 2: byline((2, "Bo"))}
+    assert rebuilt_bylines(engine) == stored
+
+
+def test_refresh_rewrites_only_the_publications_named(seeded):
+    P = PUBLICATION.c
+    with seeded.begin() as conn:
+        conn.execute(update(PUBLICATION).values(byline=None))
+        refresh(conn, [10])
+    # (PostgreSQL's JSON functions space their text out: compared decoded.)
+    found = rows(seeded, P.id, P.byline)
+    assert [text for _ident, text in found[:9]] == [None] * 9
+    assert decode(found[9][1]) == byline((11, BANNER_AUTHOR))
 
 
 def test_changed_authors_of_an_unkeyed_record_make_a_new_publication(seeded, tmp_path):

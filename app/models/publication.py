@@ -31,6 +31,9 @@ class Publication(SQLModel, table=True):
     status: str | None = Field(default=None, index=True)
     # Base of the citation key of exports (`huang2025tequila`), see app.exports.keys.
     cite_base: str | None = None
+    # The byline as the API shows it, JSON, kept beside `publication_author` for pages
+    # (app.queries.bylines).
+    byline: str | None = None
 
 
 _publication = Publication.__table__  # type: ignore[attr-defined]

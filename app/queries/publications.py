@@ -1,8 +1,7 @@
 """Reading publications: filters, orderings, pages and bylines."""
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from app.core.pagination import Found
 from app.core.search import SearchQuery, snippet
 from app.exports.keys import cite_key
 from app.models.tables import AUTHOR, PUBLICATION, PUBLICATION_AUTHOR, VENUE
+from app.queries import bylines
 from app.queries import search as search_index
 from app.queries.keyset import (
     Ordering,
@@ -180,7 +180,7 @@ def list_publications(
         query, ordering = _listing(session, filters, sort, fields)
         valued_only = ordering.column is P.published_on and filters.dated_only
         rows, next_key = fetch_page(session, query, ordering, limit, offset, after, valued_only)
-    results = _public(session, rows, fields, filters.search)
+    results = public_items(rows, fields, filters.search)
     return Found(results, count_publications(session, filters), next_key)
 
 
@@ -237,7 +237,7 @@ def iter_publications(
         execution_options={"stream_results": True, "yield_per": batch},
     )
     for rows in result.mappings().partitions():
-        yield _public(session, rows, fields, filters.search)
+        yield public_items(rows, fields, filters.search)
         renew_deadline(session.connection())
 
 
@@ -267,7 +267,7 @@ def get_publication(
     session: Session, publication_id: int, fields: frozenset[str] = ALL_FIELDS
 ) -> dict[str, Any] | None:
     found = session.execute(one_query(fields), {"publication_id": publication_id}).mappings()
-    results = _public(session, found.all(), fields)
+    results = public_items(found.all(), fields)
     return results[0] if results else None
 
 
@@ -286,6 +286,8 @@ def _publication_columns(
     for name in ("title", "abstract", "published_on", "year", "status"):
         if name in fields or name in snippet_needs:
             columns.append(P[name])
+    if "authors" in fields:
+        columns.append(P.byline)
     source: Any = PUBLICATION
     if "venue" in fields:
         columns += [P.venue_id, V.name.label("venue_name")]
@@ -295,24 +297,10 @@ def _publication_columns(
     return select(*columns).select_from(source)
 
 
-def _public(
-    session: Session,
-    rows: Sequence[Any],
-    fields: frozenset[str],
-    search: SearchQuery | None = None,
-) -> list[dict[str, Any]]:
-    bylines = _bylines(session, [row["id"] for row in rows]) if "authors" in fields else {}
-    return public_items(rows, fields, bylines, search)
-
-
 def public_items(
-    rows: Sequence[Any],
-    fields: frozenset[str],
-    bylines: Mapping[int, list[dict[str, Any]]],
-    search: SearchQuery | None = None,
+    rows: Sequence[Any], fields: frozenset[str], search: SearchQuery | None = None
 ) -> list[dict[str, Any]]:
-    """Publications as the API shows them, from rows of `_publication_columns(fields)` and
-    their bylines (publication id -> authors in order)."""
+    """Publications as the API shows them, from rows of `_publication_columns(fields)`."""
     results = []
     for row in rows:
         item: dict[str, Any] = {}
@@ -329,29 +317,11 @@ def public_items(
                     None if venue_id is None else {"id": venue_id, "name": row["venue_name"]}
                 )
             elif name == "authors":
-                item["authors"] = bylines.get(row["id"], [])
+                item["authors"] = bylines.decode(row["byline"])
             else:
                 item[name] = row[name]
         results.append(item)
     return results
-
-
-def _bylines(session: Session, publication_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    bylines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if publication_ids:
-        # Fetched at once: iterating the result would fetch row by row through SQLAlchemy.
-        found = session.execute(BYLINES, {"ids": publication_ids}).all()
-        for pub_id, author_id, name, position in found:
-            bylines[pub_id].append({"id": author_id, "name": name, "position": position})
-    return bylines
-
-
-BYLINES = (
-    select(PA.publication_id, A.id, A.name, PA.position)
-    .join(AUTHOR, A.id == PA.author_id)
-    .where(PA.publication_id.in_(bindparam("ids", expanding=True)))
-    .order_by(PA.publication_id, PA.position)
-)
 
 
 def facet_counts(

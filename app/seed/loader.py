@@ -45,7 +45,7 @@ from app.core.db import insert_rows, update_rows
 from app.core.text import fold
 from app.exports.keys import cite_base
 from app.models.tables import AUTHOR, DATASET_STATE, PUBLICATION, PUBLICATION_AUTHOR, VENUE
-from app.queries import search
+from app.queries import bylines, search
 from app.seed.records import SeedPublication
 
 BATCH_SIZE = 500
@@ -71,6 +71,7 @@ PUBLICATION_COLUMNS = (
     "status",
     "cite_base",
     "venue_id",
+    "byline",
 )
 # Tables loaded into, whose secondary indexes a load into the empty table builds at its end.
 LOADED_TABLES = ("publication", "publication_author", "author", "venue")
@@ -131,7 +132,7 @@ class _Record(NamedTuple):
     where: str
     venue: str | None
     authors: list[str]
-    # PUBLICATION_COLUMNS but the last (venue_id: the venue's id comes from the database).
+    # PUBLICATION_COLUMNS but the last two (venue_id and byline hold ids from the database).
     values: tuple[Any, ...]
     # What indexes it for search (app.queries.search.document).
     document: Any
@@ -459,7 +460,8 @@ class _Writer:
 
         def columns(record: _Record) -> tuple[Any, ...]:
             """The values of PUBLICATION_COLUMNS for `record`."""
-            return (*record.values, venues[record.venue] if record.venue else None)
+            byline = bylines.encode((authors[name], name) for name in record.authors)
+            return (*record.values, venues[record.venue] if record.venue else None, byline)
 
         ids: dict[str, int] = {}
         if fresh:
