@@ -28,7 +28,7 @@ from app.core.openapi import problem_only_openapi
 from app.core.pagination import CursorCodec
 from app.core.ratelimit import RateLimiter
 from app.routers import consent, entities, health, publications
-from app.routers.lean import LeanPages, LeanReads, LeanReadsMiddleware
+from app.routers.lean import LeanPages, LeanReads, LeanReadsMiddleware, loop_engine
 from app.seed.policy import load_policy
 
 DESCRIPTION = """\
@@ -78,12 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.lean_reads and engine.dialect.name == "sqlite"
         else None
     )
+    # So are pages that take no longer than the lean path's budget (app/routers/lean.py).
+    loop = loop_engine(data_url) if lean is not None else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if lean is not None:
             lean.close()
+        if loop is not None:
+            loop.dispose()
         base_engine.dispose()
         write_engine.dispose()
         version_engine.dispose()
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.secret_key)
     app.state.memo = VersionMemo()
     app.state.lean_reads = lean
+    app.state.loop_engine = loop
     app.openapi = lambda: problem_only_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_exception_handler(NotModified, not_modified_response)
@@ -123,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # keeps and replays compressed answers; a kept answer does not wait for a database slot;
     # the body limit guards every read; the lean path answers inside all of them.
     if settings.lean_reads:
-        app.add_middleware(LeanReadsMiddleware, reads=lean, pages=LeanPages(app))
+        app.add_middleware(LeanReadsMiddleware, reads=lean, pages=LeanPages(app, loop))
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(CompressionMiddleware)

@@ -229,27 +229,36 @@ def assert_offset_with_cursor_is_422(client: TestClient, path: str, limit: int) 
 
 
 @contextmanager
-def recorded_statements(engine: Engine) -> Iterator[list[str]]:
-    """Every SQL statement `engine` runs inside the block, in order."""
+def recorded_statements(*engines: Engine | None) -> Iterator[list[str]]:
+    """Every SQL statement the `engines` (those not None) run inside the block, in order."""
     statements: list[str] = []
+    watched = [engine for engine in engines if engine is not None]
 
     def record(
         _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
     ) -> None:
         statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in watched:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in watched:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def read_engines(app: Any) -> tuple[Engine, Engine | None]:
+    """The engines a data request of `app` reads with: its data engine, and on SQLite the
+    lean path's own, for pages read in the event loop (app/routers/lean.py)."""
+    return app.state.engine, app.state.loop_engine
 
 
 @contextmanager
 def data_statements(app: Any) -> Iterator[list[str]]:
     """Every SQL statement the app's data reads run inside the block: on its data engine, and
-    on the lean path's own connection (app/core/lean.py) when it has one."""
-    with recorded_statements(app.state.engine) as statements:
+    on the lean path's own connections (app/routers/lean.py) when it has them."""
+    with recorded_statements(*read_engines(app)) as statements:
         lean = app.state.lean_reads
         if lean is None:
             yield statements

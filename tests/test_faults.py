@@ -251,8 +251,11 @@ def test_a_runaway_query_is_stopped_at_the_limit_and_answers_503(
             answer = client.get(path, headers={"Cache-Control": "no-cache"})
         problem_503(answer, TIMED_OUT)
         assert 0.5 <= took[0] < PROMPT
-        # Run once: the lean path answers the 503 itself instead of running it again.
-        assert len(calls) == 1
+        # Run once; a list page on SQLite twice: first in the event loop, stopped there at the
+        # lean path's budget of steps, then in a thread, stopped at the time limit. The lean
+        # path answers that 503 itself instead of running it in the route too.
+        lean_list = empty_db.kind == "sqlite" and function == "list_publications"
+        assert len(calls) == (2 if lean_list else 1)
         monkeypatch.undo()
         # The connection the statement ran on goes on serving.
         for _ in range(5):

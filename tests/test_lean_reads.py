@@ -14,11 +14,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from app import main
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.migrations import upgrade
 from app.main import create_app
+from app.routers import lean as lean_module
 from app.routers.lean import LeanPages, LeanReads
 from app.seed import loader
 from tests.conftest import SEED_DIR
@@ -210,13 +214,15 @@ def test_the_lean_connection_cannot_write(clients: tuple[TestClient, TestClient]
 
 
 def test_postgresql_reads_one_publication_through_the_route() -> None:
-    """The lean path reads a publication in the event loop, which only an embedded database
-    allows (lists take the lean path on both engines: their queries run in worker threads)."""
+    """The lean path reads a publication, and first tries a page, in the event loop, which
+    only an embedded database allows (lists take the lean path on both engines: on
+    PostgreSQL their queries run in worker threads)."""
     settings = Settings(
         _env_file=None, database_url="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     app = create_app(settings)
     assert app.state.lean_reads is None
+    assert app.state.loop_engine is None
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -350,3 +356,162 @@ def test_a_list_in_another_format_goes_to_the_route(
     status, headers, _ = compare(clients, "/publications", {**IDENTITY, "Accept": "text/csv"})
     assert (status, headers["content-type"]) == (200, "text/csv; charset=utf-8; header=present")
     assert pages_taken == []
+
+
+# --- pages read in the event loop ------------------------------------------------------------
+
+
+def verbs(statements: list[str]) -> list[str]:
+    return [statement.split(None, 1)[0].upper() for statement in statements]
+
+
+def loop_and_thread(client: TestClient, path: str) -> tuple[Any, list[str], list[str]]:
+    """The answer to `path` (totals counted afresh), and the statements it ran in the event
+    loop (on the lean path's own engine) and in a worker thread (on the app's)."""
+    app: Any = client.app
+    app.state.memo.clear()
+    fresh = {**IDENTITY, "Cache-Control": "no-cache"}
+    with (
+        recorded_statements(app.state.loop_engine) as in_loop,
+        recorded_statements(app.state.engine) as in_thread,
+    ):
+        response = client.get(path, headers=fresh)
+    return (response.status_code, answer_headers(response), response.content), in_loop, in_thread
+
+
+def test_a_page_is_read_in_the_event_loop(clients: tuple[TestClient, TestClient]) -> None:
+    lean, routed = clients
+    mine, in_loop, in_thread = loop_and_thread(lean, "/publications?venue=2&year=2025")
+    theirs, _, _ = loop_and_thread(routed, "/publications?venue=2&year=2025")
+    assert mine == theirs
+    # The data version, the page (dated rows only: a year was asked), the total.
+    assert verbs(in_loop) == ["BEGIN", "SELECT", "SELECT", "SELECT"]
+    assert in_thread == []
+
+
+def test_a_search_is_read_in_the_loop_once_counted_and_small(
+    clients: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FTS5 reads a word's matches out of the budget's reach: only a search of one word whose
+    matches are known to be few is tried in the event loop."""
+    lean, routed = clients
+    app: Any = lean.app
+    fresh = {**IDENTITY, "Cache-Control": "no-cache"}
+
+    def paths(path: str, count_first: bool) -> tuple[bool, bool]:
+        """Whether `path` read in the loop, and in a thread (its total counted before, or not)."""
+        app.state.memo.clear()
+        if count_first:
+            assert lean.get(path, headers=fresh).status_code == 200
+        with (
+            recorded_statements(app.state.loop_engine) as in_loop,
+            recorded_statements(app.state.engine) as in_thread,
+        ):
+            response = lean.get(path, headers=fresh)
+        expected = routed.get(path, headers=fresh)
+        assert (response.status_code, response.content) == (200, expected.content)
+        return bool(in_loop), bool(in_thread)
+
+    # Not counted yet: a thread; counted (one match): the loop, for a word as for its start.
+    assert paths("/publications?q=quantization", count_first=False) == (False, True)
+    assert paths("/publications?q=quantization", count_first=True) == (True, False)
+    assert paths("/publications?q=quant", count_first=True) == (True, False)
+    # Two words, a phrase, or a search with another filter: a thread, counted or not.
+    assert paths("/publications?q=ternary+quantization", count_first=True) == (False, True)
+    assert paths("/publications?q=%22ternary+quantization%22", count_first=True) == (False, True)
+    assert paths("/publications?q=quantization&year=2025", count_first=True) == (False, True)
+    # More matches than the loop takes: a thread.
+    monkeypatch.setattr(lean_module, "LOOP_SEARCH_MATCHES", 0)
+    assert paths("/publications?q=quantization", count_first=True) == (False, True)
+
+
+GENERATED = 1500
+
+
+@pytest.fixture(scope="module")
+def larger_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    directory = tmp_path_factory.mktemp("lean-budget")
+    url = f"sqlite:///{directory / 'pubapi.db'}"
+    upgrade(url)
+    source = directory / "publications.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "key": f"k{i:04d}",
+                    "title": f"Publication {i:04d}",
+                    "published_on": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                    "venue": f"Venue {i % 7}",
+                    "authors": [f"Author {i % 50}", f"Author {(i + 1) % 50}"],
+                }
+            )
+            + "\n"
+            for i in range(GENERATED)
+        ),
+        encoding="utf-8",
+    )
+    engine = make_engine(url)
+    loader.load(engine, [source])
+    engine.dispose()
+    return url
+
+
+def test_a_page_past_the_loop_budget_is_read_again_in_a_worker_thread(
+    larger_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget counts SQLite's steps, 1,000 at a time: with none to spend, a statement
+    stops at its thousandth step. A page of 200 rows gets there; a page of one row, whose
+    statements are each shorter, is still read in the loop, however busy the machine."""
+    monkeypatch.setattr(main, "loop_engine", lambda url: lean_module.loop_engine(url, steps=0))
+    with client_for(larger_database, True) as lean, client_for(larger_database, False) as routed:
+        mine, in_loop, in_thread = loop_and_thread(lean, "/publications?limit=200")
+        theirs, _, _ = loop_and_thread(routed, "/publications?limit=200")
+        assert mine == theirs
+        assert mine[0] == 200
+        assert len(json.loads(mine[2])["results"]) == 200
+        # Stopped at the page, then everything again in a worker thread: the data version,
+        # the page, the total.
+        assert verbs(in_loop) == ["BEGIN", "SELECT", "SELECT"]
+        assert "LIMIT" in in_loop[-1]
+        assert verbs(in_thread) == ["BEGIN", "SELECT", "SELECT", "SELECT"]
+
+        mine, in_loop, in_thread = loop_and_thread(lean, "/publications?limit=1")
+        theirs, _, _ = loop_and_thread(routed, "/publications?limit=1")
+        assert mine == theirs
+        assert verbs(in_loop) == ["BEGIN", "SELECT", "SELECT", "SELECT"]
+        assert in_thread == []
+
+
+def test_the_loop_connection_cannot_write_nor_wait(clients: tuple[TestClient, TestClient]) -> None:
+    lean, _ = clients
+    engine = lean.app.state.loop_engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw.execute("PRAGMA busy_timeout").fetchone() == (0,)
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            raw.execute("DELETE FROM publication")
+
+
+# About 17 steps of SQLite's a row: 400 rows cost 6 or 7 calls of the progress handler (a
+# cached statement carries its count of steps past the last call over to its next run).
+COUNTING = text(
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400) "
+    "SELECT count(*) FROM c"
+)
+
+
+def test_the_loop_budget_is_spent_per_transaction(database: str) -> None:
+    engine = lean_module.loop_engine(database, steps=10 * lean_module.LOOP_STEPS)
+    try:
+        # Each transaction spends 6 or 7 of its 10 calls: none is stopped...
+        for _ in range(3):
+            with engine.begin() as conn:
+                assert conn.execute(COUNTING).scalar() == 400
+                assert conn.info[lean_module.LOOP_BUDGET].calls in (6, 7)
+        # ...but two such statements in one transaction are.
+        with engine.begin() as conn:
+            conn.execute(COUNTING)
+            with pytest.raises(OperationalError, match="interrupted"):
+                conn.execute(COUNTING)
+    finally:
+        engine.dispose()

@@ -33,7 +33,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.seed import loader
 from tests.conftest import Database
-from tests.support import recorded_statements
+from tests.support import read_engines, recorded_statements
 
 LIST_SELECTS = {
     "/publications": 2,
@@ -73,7 +73,7 @@ def statements_of(client: TestClient, url: str) -> tuple[dict[str, Any], list[st
     """The JSON body of GET `url` and the first word of each statement it executed, totals
     counted (the memo emptied first) and computed afresh (not a kept answer)."""
     client.app.state.memo.clear()  # type: ignore[attr-defined]
-    with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+    with recorded_statements(*read_engines(client.app)) as statements:
         response = client.get(url, headers=FRESH)
     assert response.status_code == 200, response.text
     return response.json(), [statement.split(None, 1)[0].upper() for statement in statements]
@@ -123,7 +123,7 @@ def test_a_revalidated_list_costs_only_the_data_version(
 ) -> None:
     """A client holding the current answer gets its 304 for one read: no page, no count."""
     etag = client.get(path).headers["etag"]
-    with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+    with recorded_statements(*read_engines(client.app)) as statements:
         response = client.get(path, headers={"If-None-Match": etag, **FRESH})
     assert (response.status_code, response.content) == (304, b"")
     verbs = [statement.split(None, 1)[0].upper() for statement in statements]
@@ -262,7 +262,7 @@ def test_a_full_page_of_200_costs_the_same_as_one_row(
 
 def recorded_verbs(client: TestClient, url: str) -> tuple[dict[str, Any], list[str]]:
     """Like `statements_of`, without emptying the memo."""
-    with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+    with recorded_statements(*read_engines(client.app)) as statements:
         response = client.get(url, headers=FRESH)
     assert response.status_code == 200, response.text
     return response.json(), [statement.split(None, 1)[0].upper() for statement in statements]

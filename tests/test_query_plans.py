@@ -48,7 +48,7 @@ TABLES = ("publication", "author", "venue", "publication_author")
 
 def captured(engine: Engine, client: TestClient, url: str) -> list[tuple[str, Any]]:
     """The SELECTs (and their parameters) GET `url` ran, computed afresh, on the app's engine
-    or on the lean path's connection (app/routers/lean.py)."""
+    or on the lean path's connections (app/routers/lean.py)."""
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
@@ -59,14 +59,18 @@ def captured(engine: Engine, client: TestClient, url: str) -> list[tuple[str, An
         record(None, None, statement, ())
 
     lean = client.app.state.lean_reads  # type: ignore[attr-defined]
-    event.listen(engine, "before_cursor_execute", record)
+    # Pages read in the event loop run on the lean path's own engine.
+    engines = [e for e in (engine, client.app.state.loop_engine) if e is not None]  # type: ignore[attr-defined]
+    for watched in engines:
+        event.listen(watched, "before_cursor_execute", record)
     if lean is not None:
         lean.connection().set_trace_callback(trace)
     try:
         client.app.state.memo.clear()  # type: ignore[attr-defined]
         response = client.get(url, headers={"Cache-Control": "no-cache"})
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for watched in engines:
+            event.remove(watched, "before_cursor_execute", record)
         if lean is not None:
             lean.connection().set_trace_callback(None)
     assert response.status_code == 200, response.text

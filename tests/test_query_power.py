@@ -46,6 +46,7 @@ from tests.support import (
     get_json,
     ids,
     not_found,
+    read_engines,
     recorded_statements,
     unprocessable,
 )
@@ -374,7 +375,7 @@ def statement_summary(client: TestClient, url: str) -> list[tuple[str, list[str]
     computed afresh rather than replayed (`Cache-Control: no-cache`).
     """
     client.app.state.memo.clear()  # type: ignore[attr-defined]
-    with recorded_statements(client.app.state.engine) as statements:  # type: ignore[attr-defined]
+    with recorded_statements(*read_engines(client.app)) as statements:
         response = client.get(url, headers={"Cache-Control": "no-cache"})
     assert response.status_code == 200, response.text[:300]
     return [

@@ -48,6 +48,12 @@ class VersionMemo:
                     self._entries.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> Any:
+        """The value of `key` for the newest version seen, if computed (else None); without
+        moving it up the order of use."""
+        with self._lock:
+            return self._entries.get(key)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -125,7 +125,12 @@ def count_publications(session: Session, filters: PublicationFilters) -> int:
             query = query.join(PUBLICATION, P.id == found.c.id).where(*others)
         return int(session.execute(query).scalar_one())
 
-    return memoized(session, ("publications.count", filters), count)
+    return memoized(session, count_key(filters), count)
+
+
+def count_key(filters: PublicationFilters) -> tuple[str, PublicationFilters]:
+    """What the number of publications matching `filters` is memoized under."""
+    return ("publications.count", filters)
 
 
 # What `fields` may name, in the order of a full publication.
