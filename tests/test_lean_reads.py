@@ -10,6 +10,7 @@ answered.
 import json
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,17 +44,22 @@ EXTRA: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    directory = tmp_path_factory.mktemp("lean")
+def loaded(directory: Path, records: list[dict[str, Any]], *before: Path) -> str:
+    """The URL of a new SQLite database in `directory` holding the seed files `before`, then
+    `records`."""
     url = f"sqlite:///{directory / 'pubapi.db'}"
     upgrade(url)
-    extra = directory / "extra.jsonl"
-    extra.write_text("".join(json.dumps(r) + "\n" for r in EXTRA), encoding="utf-8")
+    source = directory / "records.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     engine = make_engine(url)
-    loader.load(engine, [SEED_DIR, extra])
+    loader.load(engine, [*before, source])
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return loaded(tmp_path_factory.mktemp("lean"), EXTRA, SEED_DIR)
 
 
 def client_for(url: str, lean: bool) -> TestClient:
@@ -430,30 +436,17 @@ GENERATED = 1500
 
 @pytest.fixture(scope="module")
 def larger_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    directory = tmp_path_factory.mktemp("lean-budget")
-    url = f"sqlite:///{directory / 'pubapi.db'}"
-    upgrade(url)
-    source = directory / "publications.jsonl"
-    source.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "key": f"k{i:04d}",
-                    "title": f"Publication {i:04d}",
-                    "published_on": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
-                    "venue": f"Venue {i % 7}",
-                    "authors": [f"Author {i % 50}", f"Author {(i + 1) % 50}"],
-                }
-            )
-            + "\n"
-            for i in range(GENERATED)
-        ),
-        encoding="utf-8",
-    )
-    engine = make_engine(url)
-    loader.load(engine, [source])
-    engine.dispose()
-    return url
+    records = [
+        {
+            "key": f"k{i:04d}",
+            "title": f"Publication {i:04d}",
+            "published_on": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
+            "venue": f"Venue {i % 7}",
+            "authors": [f"Author {i % 50}", f"Author {(i + 1) % 50}"],
+        }
+        for i in range(GENERATED)
+    ]
+    return loaded(tmp_path_factory.mktemp("lean-budget"), records)
 
 
 def test_a_page_past_the_loop_budget_is_read_again_in_a_worker_thread(
