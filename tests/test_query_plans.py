@@ -22,6 +22,7 @@ from app.main import create_app
 from app.seed import loader
 from tests.conftest import SEED_DIR, _new_database
 from tests.generate import generate_sqlite
+from tests.support import read_engines
 
 GENERATED = 20_000
 # Where the page queries must not sort (the last one: the page itself; the search ranks all
@@ -60,7 +61,8 @@ def captured(engine: Engine, client: TestClient, url: str) -> list[tuple[str, An
 
     lean = client.app.state.lean_reads  # type: ignore[attr-defined]
     # Pages read in the event loop run on the lean path's own engine.
-    engines = [e for e in (engine, client.app.state.loop_engine) if e is not None]  # type: ignore[attr-defined]
+    engines = [e for e in read_engines(client.app) if e is not None]
+    assert engine in engines
     for watched in engines:
         event.listen(watched, "before_cursor_execute", record)
     if lean is not None:
